@@ -488,7 +488,7 @@ def table_for(res):
         f"**{(res.get('peak_rss_kb') or 0) / 1024:.1f} MB**; load average {res['loadavg_start']} -> "
         f"{res.get('loadavg_end', '?')}" + (f"; database {res['db_bytes'] / 2**20:.0f} MB after seeding" if res.get("db_bytes") else ""),
         "",
-        "| scenario | conns | req/s | p50 ms | p99 ms | errors | ratio to ceiling | server CPU us/req | other CPU % |",
+        "| scenario | conns | req/s | p50 ms | p99 ms | errors | ratio to ceiling | server CPU us/req | CPU % server/wrk/other |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in res["scenarios"]:
@@ -505,10 +505,10 @@ def table_for(res):
         us_per_req = row["server_cpu_s"] / row["requests"] * 1e6 if row["requests"] else 0
         # CPU used by anything but the server and wrk (other agents' builds, PostgreSQL).
         other = max(0.0, row["machine_cpu_s"] - row["server_cpu_s"] - row.get("wrk_cpu_s", 0.0))
-        other_pct = other / row["wall_s"] * 100
+        pct = "/".join(f"{x / row['wall_s'] * 100:.0f}" for x in (row["server_cpu_s"], row.get("wrk_cpu_s", 0.0), other))
         lines.append(
             f"| {row['scenario']} | {row['connections']} | {r:,.0f} | {fmt_ms(row['latency_us']['p50'])} | "
-            f"{fmt_ms(row['latency_us']['p99'])} | {err_text} | {ratio} | {us_per_req:.0f} | {other_pct:.0f} |")
+            f"{fmt_ms(row['latency_us']['p99'])} | {err_text} | {ratio} | {us_per_req:.0f} | {pct} |")
     return "\n".join(lines)
 
 
@@ -606,9 +606,11 @@ def render(meta, results):
            f"{meta['started']} UTC, {meta['cpus']} CPUs, load average at start {meta['loadavg_start']}, "
            f"at end {meta.get('loadavg_end', '?')}. wrk {meta['wrk']} with -t{meta['wrk_threads']} "
            f"(one thread per connection when fewer), {meta['duration']} per scenario after a "
-           f"{meta['warmup']}s warm-up, server with RUST_LOG=warn. Ratios compare rows of one run; "
-           "`other CPU %` is CPU used on the machine by anything but the server and wrk "
-           "(other builds, PostgreSQL) during the scenario, out of 200%.", ""]
+           f"{meta['warmup']}s warm-up, server with RUST_LOG=warn. Ratios compare rows of one run. "
+           "`CPU %` splits the machine's busy CPU during the scenario (out of "
+           f"{meta['cpus'] * 100}%) into the server, wrk, and everything else (other builds on a "
+           "shared machine, PostgreSQL); `server CPU us/req` is the server's CPU time per "
+           "request, the number least disturbed by a busy machine.", ""]
     for res in results:
         out += [table_for(res), ""]
     sq = sorted((r for r in results if r["backend"] == "sqlite"), key=lambda r: r["size"])
@@ -632,6 +634,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--binary", required=True, help="identity-server binary to benchmark")
     ap.add_argument("--sizes", default="10000", help="comma-separated workspace sizes (default 10000)")
+    ap.add_argument("--scale", action="store_true", help="scale mode: same as --sizes 10000,1000000")
     ap.add_argument("--duration", default="10s", help="wrk duration per scenario (default 10s)")
     ap.add_argument("--warmup", type=int, default=2, help="seconds of discarded wrk run before each scenario")
     ap.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (default 1, see README)")
@@ -644,6 +647,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the temp dir with databases and logs")
     ap.add_argument("--command", default="", help="the command line to print in the report")
     args = ap.parse_args()
+    if args.scale:
+        args.sizes = "10000,1000000"
     args.sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s]
     args.scenarios = set(s for s in args.scenarios.split(",") if s)
     args.binary = os.path.abspath(args.binary)
@@ -660,6 +665,7 @@ def main():
         "warmup": args.warmup,
     }
     workdir = tempfile.mkdtemp(prefix="identity-bench-")
+    os.chmod(workdir, 0o711)  # the unprivileged PostgreSQL user must reach its own subdir
     log(f"work dir {workdir}")
     results = []
     pg = None
