@@ -1,0 +1,111 @@
+//! Identifier newtypes. Seam ids are canonical hyphenated UUIDs; every id that crosses a
+//! boundary is parsed into one of these types first, so a malformed id never reaches a lookup.
+
+use std::fmt;
+use std::str::FromStr;
+
+use uuid::Uuid;
+
+/// The text given for an id is not a canonical hyphenated UUID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("Invalid uuid")]
+pub struct InvalidUuid;
+
+/// Parses the canonical 8-4-4-4-12 hyphenated form (any case, any version), as Seam's
+/// validator does. Braced, URN and simple forms are refused.
+pub fn parse_canonical_uuid(text: &str) -> Result<Uuid, InvalidUuid> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 36 {
+        return Err(InvalidUuid);
+    }
+    for (index, byte) in bytes.iter().enumerate() {
+        let hyphen_position = matches!(index, 8 | 13 | 18 | 23);
+        let valid = if hyphen_position {
+            *byte == b'-'
+        } else {
+            byte.is_ascii_hexdigit()
+        };
+        if !valid {
+            return Err(InvalidUuid);
+        }
+    }
+    Uuid::parse_str(text).map_err(|_| InvalidUuid)
+}
+
+macro_rules! uuid_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            pub fn new_random() -> Self {
+                Self(Uuid::new_v4())
+            }
+
+            pub const fn from_uuid(uuid: Uuid) -> Self {
+                Self(uuid)
+            }
+
+            pub const fn as_uuid(&self) -> &Uuid {
+                &self.0
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = InvalidUuid;
+
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                parse_canonical_uuid(text).map(Self)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.hyphenated().fmt(f)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(&self.0.hyphenated())
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// A workspace: the unit of isolation. Every identity and API key belongs to one.
+    WorkspaceId
+);
+uuid_id!(
+    /// A user identity's `user_identity_id`.
+    UserIdentityId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_accepts_canonical_forms_in_any_case() {
+        let lower = "48500a8e-5e7e-4bde-b7e5-0be97cae5d7a";
+        assert!(parse_canonical_uuid(lower).is_ok());
+        assert!(parse_canonical_uuid(&lower.to_uppercase()).is_ok());
+    }
+
+    #[test]
+    fn parse_refuses_non_canonical_forms() {
+        for text in [
+            "",
+            "48500a8e5e7e4bde b7e50be97cae5d7a",
+            "48500a8e5e7e4bdeb7e50be97cae5d7a",
+            "{48500a8e-5e7e-4bde-b7e5-0be97cae5d7a}",
+            "urn:uuid:48500a8e-5e7e-4bde-b7e5-0be97cae5d7a",
+            "48500a8e-5e7e-4bde-b7e5-0be97cae5d7g",
+            "48500a8e-5e7e-4bde-b7e5+0be97cae5d7a",
+        ] {
+            assert_eq!(parse_canonical_uuid(text), Err(InvalidUuid), "{text}");
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Per-request observability and headers: a request id (taken from `x-request-id` when the
+//! caller sends a sane one), one `http.request` span, one log line when the response is
+//! ready, `seam-request-id` on every response and Seam's CORS headers.
+
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use axum::extract::Request;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use tracing::{Instrument, Level, field};
+
+use super::error::ErrorCause;
+
+static SEAM_REQUEST_ID: HeaderName = HeaderName::from_static("seam-request-id");
+const ALLOWED_HEADERS: &str = "authorization, content-type, seam-workspace, \
+    seam-client-session-token, client-session-token, seam-publishable-key, seam-sdk-name, \
+    seam-sdk-version, seam-lts-version, x-request-id";
+
+/// A random per-process prefix and a counter: unique, cheap, and free of caller data.
+static REQUEST_PREFIX: LazyLock<String> = LazyLock::new(|| {
+    let simple = uuid::Uuid::new_v4().simple().to_string();
+    simple[..12].to_owned()
+});
+static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(1);
+
+fn request_id(request: &Request) -> String {
+    let incoming = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| (1..=128).contains(&id.len()))
+        .filter(|id| {
+            id.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        });
+    match incoming {
+        Some(id) => id.to_owned(),
+        None => {
+            let number = REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed);
+            format!("req_{}_{number}", REQUEST_PREFIX.as_str())
+        }
+    }
+}
+
+pub async fn observe(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = request_id(&request);
+    let probe = matches!(request.uri().path(), "/health" | "/ready" | "/metrics");
+    let span = tracing::info_span!(
+        "http.request",
+        method = %request.method(),
+        route = field::Empty,
+        request_id = %id,
+        workspace.id = field::Empty,
+    );
+    let mut response = next.run(request).instrument(span.clone()).await;
+
+    let status = response.status().as_u16();
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let cause = response.extensions_mut().remove::<ErrorCause>();
+    span.in_scope(|| {
+        if let Some(ErrorCause(cause)) = &cause {
+            tracing::error!(status, duration_ms, cause = %cause, "request failed");
+        } else if probe {
+            tracing::debug!(status, duration_ms, "request finished");
+        } else if tracing::enabled!(Level::INFO) {
+            tracing::info!(status, duration_ms, "request finished");
+        }
+    });
+
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        headers.insert(SEAM_REQUEST_ID.clone(), value);
+    }
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE, OPTIONS"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static(ALLOWED_HEADERS),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_EXPOSE_HEADERS,
+        HeaderValue::from_static("seam-request-id"),
+    );
+    response
+}

@@ -1,0 +1,411 @@
+//! Seam's request parameters. Most routes read the query string and the JSON body merged
+//! into one object (the body wins on a clash); `update` reads the body only. Fields are
+//! then read one by one in the schema's order, and every problem is collected into one
+//! zod-style `invalid_input` error that names each field at fault.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, header};
+use serde_json::{Map, Value, json};
+
+use super::error::ApiError;
+use crate::domain::timestamp::Timestamp;
+use crate::domain::user_identity::FieldUpdate;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Where a route reads its parameters from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    QueryAndBody,
+    BodyOnly,
+}
+
+/// Reads the parameters of a request: query string (unless `BodyOnly`), then the JSON body.
+pub async fn read(
+    method: &Method,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+    source: Source,
+) -> Result<Params, ApiError> {
+    let mut values = match (source, query) {
+        (Source::QueryAndBody, Some(query)) => parse_query(query),
+        _ => Map::new(),
+    };
+    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::PayloadTooLarge {
+            limit_bytes: MAX_BODY_BYTES,
+        })?;
+    let carries_body = !bytes.iter().all(u8::is_ascii_whitespace);
+    if carries_body && method != Method::GET {
+        if !is_json(headers) {
+            return Err(ApiError::InvalidContentType);
+        }
+        let parsed: Value = serde_json::from_slice(&bytes).map_err(|error| {
+            single_issue_message(
+                format!("Invalid JSON body: {error}"),
+                "_body",
+                "Invalid JSON",
+            )
+        })?;
+        match parsed {
+            Value::Object(body) => values.extend(body),
+            other => {
+                let message = format!("Expected object, received {}", type_name(&other));
+                return Err(single_issue_message(message.clone(), "_body", &message));
+            }
+        }
+    }
+    Ok(Params {
+        values,
+        issues: Vec::new(),
+    })
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim();
+            mime.eq_ignore_ascii_case("application/json")
+                || (mime.len() > 5 && mime[mime.len() - 5..].eq_ignore_ascii_case("+json"))
+        })
+}
+
+/// Decodes a query string. A repeated key or `key[]` makes an array; other values are
+/// strings.
+pub fn parse_query(query: &str) -> Map<String, Value> {
+    let mut values = Map::new();
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        let (key, bracketed) = match key.strip_suffix("[]") {
+            Some(stripped) => (stripped.to_owned(), true),
+            None => (key.into_owned(), false),
+        };
+        let value = Value::String(value.into_owned());
+        match values.get_mut(&key) {
+            Some(Value::Array(items)) => items.push(value),
+            Some(existing) => {
+                let first = existing.take();
+                *existing = Value::Array(vec![first, value]);
+            }
+            None if bracketed => {
+                values.insert(key, Value::Array(vec![value]));
+            }
+            None => {
+                values.insert(key, value);
+            }
+        }
+    }
+    values
+}
+
+/// One problem with one field (or one element of an array field).
+#[derive(Debug, Clone)]
+struct Issue {
+    path: Vec<String>,
+    message: String,
+}
+
+/// Parameters being read. Each accessor records problems instead of failing at once, so
+/// the error names every field at fault; [`Params::finish`] reports them.
+#[derive(Debug)]
+pub struct Params {
+    values: Map<String, Value>,
+    issues: Vec<Issue>,
+}
+
+impl Params {
+    pub fn from_map(values: Map<String, Value>) -> Self {
+        Self {
+            values,
+            issues: Vec::new(),
+        }
+    }
+
+    fn issue(&mut self, path: &[&str], message: impl Into<String>) {
+        let path = path.iter().map(|segment| (*segment).to_owned()).collect();
+        self.issues.push(Issue {
+            path,
+            message: message.into(),
+        });
+    }
+
+    fn type_issue(&mut self, field: &str, expected: &str, value: &Value) {
+        let message = format!("Expected {expected}, received {}", type_name(value));
+        self.issue(&[field], message);
+    }
+
+    fn take(&mut self, field: &str) -> Option<Value> {
+        self.values.remove(field)
+    }
+
+    /// A string field that may be absent or null (both read as `Keep`/`Clear` for
+    /// updates). Strings shorter than `min_len` characters are refused.
+    pub fn nullable_string(&mut self, field: &str, min_len: usize) -> FieldUpdate<String> {
+        match self.take(field) {
+            None => FieldUpdate::Keep,
+            Some(Value::Null) => FieldUpdate::Clear,
+            Some(Value::String(text)) if text.chars().count() < min_len => {
+                let message = format!("String must contain at least {min_len} character(s)");
+                self.issue(&[field], message);
+                FieldUpdate::Keep
+            }
+            Some(Value::String(text)) => FieldUpdate::Set(text),
+            Some(other) => {
+                self.type_issue(field, "string", &other);
+                FieldUpdate::Keep
+            }
+        }
+    }
+
+    /// An optional string that may not be null.
+    pub fn optional_string(&mut self, field: &str) -> Option<String> {
+        match self.take(field) {
+            None => None,
+            Some(Value::String(text)) => Some(text),
+            Some(other) => {
+                self.type_issue(field, "string", &other);
+                None
+            }
+        }
+    }
+
+    /// Like [`Self::nullable_string`], then parsed; a parse failure is reported with the
+    /// parser's message.
+    pub fn nullable_parsed<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> FieldUpdate<T> {
+        match self.nullable_string(field, 0) {
+            FieldUpdate::Set(text) => match parse(&text) {
+                Ok(value) => FieldUpdate::Set(value),
+                Err(error) => {
+                    self.issue(&[field], error.to_string());
+                    FieldUpdate::Keep
+                }
+            },
+            FieldUpdate::Clear => FieldUpdate::Clear,
+            FieldUpdate::Keep => FieldUpdate::Keep,
+        }
+    }
+
+    /// An optional, non-null string parsed into `T`.
+    pub fn optional_parsed<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
+        let text = self.optional_string(field)?;
+        match parse(&text) {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.issue(&[field], error.to_string());
+                None
+            }
+        }
+    }
+
+    /// A required, non-null string parsed into `T`.
+    pub fn required_parsed<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
+        if !self.values.contains_key(field) {
+            self.issue(&[field], "Required");
+            return None;
+        }
+        self.optional_parsed(field, parse)
+    }
+
+    /// An optional array of strings parsed into `T`. A single string is split on commas,
+    /// as Seam does for query strings and bodies alike.
+    pub fn optional_array<T, E: std::fmt::Display>(
+        &mut self,
+        field: &str,
+        parse: impl Fn(&str) -> Result<T, E>,
+    ) -> Option<Vec<T>> {
+        let items = match self.take(field)? {
+            Value::Array(items) => items,
+            Value::String(text) => text
+                .split(',')
+                .map(|part| Value::String(part.to_owned()))
+                .collect(),
+            other => {
+                self.type_issue(field, "array", &other);
+                return None;
+            }
+        };
+        let mut parsed = Vec::with_capacity(items.len());
+        for (index, item) in items.iter().enumerate() {
+            let index = index.to_string();
+            match item {
+                Value::String(text) => match parse(text) {
+                    Ok(value) => parsed.push(value),
+                    Err(error) => self.issue(&[field, &index], error.to_string()),
+                },
+                other => {
+                    let message = format!("Expected string, received {}", type_name(other));
+                    self.issue(&[field, &index], message);
+                }
+            }
+        }
+        (parsed.len() == items.len()).then_some(parsed)
+    }
+
+    /// An optional integer greater than zero. Strings are coerced as JavaScript's
+    /// `Number()` would.
+    pub fn optional_positive_integer(&mut self, field: &str) -> Option<u64> {
+        let value = self.take(field)?;
+        let number = match &value {
+            Value::Number(number) => number.as_f64(),
+            Value::String(text) if text.trim().is_empty() => Some(0.0),
+            Value::String(text) => text.trim().parse::<f64>().ok().filter(|n| n.is_finite()),
+            Value::Bool(flag) => Some(f64::from(u8::from(*flag))),
+            Value::Null => Some(0.0),
+            _ => None,
+        };
+        match number {
+            None => self.issue(&[field], "Expected number, received nan"),
+            Some(number) if number.fract() != 0.0 => {
+                self.issue(&[field], "Expected integer, received float")
+            }
+            Some(number) if number <= 0.0 => self.issue(&[field], "Number must be greater than 0"),
+            Some(number) => {
+                return Some(if number >= u64::MAX as f64 {
+                    u64::MAX
+                } else {
+                    number as u64
+                });
+            }
+        }
+        None
+    }
+
+    /// An optional date-time.
+    pub fn optional_timestamp(&mut self, field: &str) -> Option<Timestamp> {
+        self.optional_parsed(field, Timestamp::parse)
+    }
+
+    /// An optional string that may be null; null reads as absent.
+    pub fn optional_nullable_string(&mut self, field: &str) -> Option<String> {
+        match self.nullable_string(field, 0) {
+            FieldUpdate::Set(text) => Some(text),
+            FieldUpdate::Clear | FieldUpdate::Keep => None,
+        }
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.values.get(field).is_some_and(|value| !value.is_null())
+    }
+
+    /// Records a problem found by a handler's own cross-field rule.
+    pub fn reject(&mut self, field: &str, message: &str) {
+        self.issue(&[field], message);
+    }
+
+    /// Succeeds when no problem was recorded; unknown parameters are ignored, as Seam does.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.issues.is_empty() {
+            return Ok(());
+        }
+        let messages: Vec<String> = self.issues.iter().map(describe).collect();
+        let message = match messages.as_slice() {
+            [only] => only.clone(),
+            many => format!("{} Input Errors: {}", many.len(), many.join(", ")),
+        };
+        let mut validation_errors = json!({ "_errors": [] });
+        for issue in &self.issues {
+            let mut node = &mut validation_errors;
+            for segment in &issue.path {
+                node = node
+                    .as_object_mut()
+                    .expect("validation error nodes are objects")
+                    .entry(segment.clone())
+                    .or_insert_with(|| json!({ "_errors": [] }));
+            }
+            if let Some(Value::Array(errors)) = node.get_mut("_errors") {
+                errors.push(Value::String(issue.message.clone()));
+            }
+        }
+        Err(ApiError::InvalidInput {
+            message,
+            validation_errors,
+        })
+    }
+}
+
+fn describe(issue: &Issue) -> String {
+    let path = issue.path.join(".");
+    if issue.message == "Required" {
+        format!("{path} is required")
+    } else {
+        format!("{} for \"{path}\"", issue.message)
+    }
+}
+
+/// The `invalid_input` error for one problem with one field.
+pub fn single_issue(field: &str, message: &str) -> ApiError {
+    let mut params = Params::from_map(Map::new());
+    params.issue(&[field], message);
+    params.finish().expect_err("an issue was recorded")
+}
+
+fn single_issue_message(message: String, field: &str, issue: &str) -> ApiError {
+    ApiError::InvalidInput {
+        message,
+        validation_errors: json!({ "_errors": [], field: { "_errors": [issue] } }),
+    }
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_arrays_accept_repeat_bracket_and_comma_forms() {
+        for query in ["a=x&a=y", "a[]=x&a[]=y", "a=x,y"] {
+            let mut params = Params::from_map(parse_query(query));
+            let items = params.optional_array("a", |text| Ok::<_, String>(text.to_owned()));
+            assert_eq!(items, Some(vec!["x".to_owned(), "y".to_owned()]), "{query}");
+        }
+    }
+
+    #[test]
+    fn issues_are_reported_together_in_zod_form() {
+        let mut params = Params::from_map(json!({"a": 5, "n": "0"}).as_object().unwrap().clone());
+        params.nullable_string("a", 1);
+        params.optional_positive_integer("n");
+        params.required_parsed("id", |text| Ok::<_, String>(text.to_owned()));
+        let Err(ApiError::InvalidInput {
+            message,
+            validation_errors,
+        }) = params.finish()
+        else {
+            panic!("expected invalid input");
+        };
+        assert_eq!(
+            message,
+            "3 Input Errors: Expected string, received number for \"a\", \
+             Number must be greater than 0 for \"n\", id is required"
+        );
+        assert_eq!(validation_errors["id"]["_errors"][0], "Required");
+        assert_eq!(validation_errors["_errors"], json!([]));
+    }
+}
