@@ -22,13 +22,20 @@ impl Drop for Server {
 /// body.
 fn raw_http(address: &str, request: &str) -> (u16, Value) {
     let mut stream = TcpStream::connect(address).expect("connect");
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     stream.write_all(request.as_bytes()).unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").expect("a complete response");
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .expect("a complete response");
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, serde_json::from_str(body).unwrap_or_else(|_| panic!("JSON body: {response}")))
+    (
+        status,
+        serde_json::from_str(body).unwrap_or_else(|_| panic!("JSON body: {response}")),
+    )
 }
 
 fn admin(database: &str, args: &[&str]) -> Value {
@@ -38,9 +45,17 @@ fn admin(database: &str, args: &[&str]) -> Value {
         .args(["--database", database])
         .output()
         .expect("run admin command");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(stdout.lines().count(), 1, "one JSON object on stdout: {stdout}");
+    assert_eq!(
+        stdout.lines().count(),
+        1,
+        "one JSON object on stdout: {stdout}"
+    );
     serde_json::from_str(&stdout).unwrap()
 }
 
@@ -60,12 +75,22 @@ fn the_binary_started_without_arguments_serves_the_documented_example() {
     let api_key = BufReader::new(stdout)
         .lines()
         .map_while(Result::ok)
-        .find_map(|line| line.trim().starts_with("seam_").then(|| line.trim().to_owned()))
+        .find_map(|line| {
+            line.trim()
+                .starts_with("seam_")
+                .then(|| line.trim().to_owned())
+        })
         .expect("the API key is printed on first start");
-    assert!(dir.path().join("data").is_dir(), "the database lives in ./data/");
+    assert!(
+        dir.path().join("data").is_dir(),
+        "the database lives in ./data/"
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect("127.0.0.1:3020").is_err() {
-        assert!(Instant::now() < deadline, "the server listens on 127.0.0.1:3020");
+        assert!(
+            Instant::now() < deadline,
+            "the server listens on 127.0.0.1:3020"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 
@@ -101,18 +126,47 @@ fn admin_commands_print_json_that_scripts_can_use() {
     assert_eq!(workspace["name"], "Acme");
     assert!(workspace["api_key"].as_str().unwrap().starts_with("seam_"));
     let second = admin(&database, &["workspace", "create", "--name", "Beta"]);
-    let key = admin(&database, &["api-key", "create", "--workspace", workspace_id]);
+    let key = admin(
+        &database,
+        &["api-key", "create", "--workspace", workspace_id],
+    );
     assert!(key["api_key"].as_str().unwrap().starts_with("seam_"));
     let pat = admin(
         &database,
-        &["pat", "create", "--workspace", workspace_id, "--workspace", second["workspace_id"].as_str().unwrap()],
+        &[
+            "pat",
+            "create",
+            "--workspace",
+            workspace_id,
+            "--workspace",
+            second["workspace_id"].as_str().unwrap(),
+        ],
     );
-    assert!(pat["personal_access_token"].as_str().unwrap().starts_with("seam_at"));
-    let revoked = admin(&database, &["api-key", "revoke", "--api-key", key["api_key"].as_str().unwrap()]);
+    assert!(
+        pat["personal_access_token"]
+            .as_str()
+            .unwrap()
+            .starts_with("seam_at")
+    );
+    let revoked = admin(
+        &database,
+        &[
+            "api-key",
+            "revoke",
+            "--api-key",
+            key["api_key"].as_str().unwrap(),
+        ],
+    );
     assert_eq!(revoked["revoked"], true);
 
     let missing = Command::new(BINARY)
-        .args(["admin", "api-key", "create", "--workspace", "48500a8e-5e7e-4bde-b7e5-0be97cae5d7a"])
+        .args([
+            "admin",
+            "api-key",
+            "create",
+            "--workspace",
+            "48500a8e-5e7e-4bde-b7e5-0be97cae5d7a",
+        ])
         .args(["--database", &database])
         .output()
         .unwrap();

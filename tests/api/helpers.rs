@@ -19,7 +19,10 @@ pub struct TestApp {
     pub workspace_id: String,
     pub api_key: String,
     pub store: SharedStore,
-    #[expect(dead_code, reason = "for tests that start the binary on the same database")]
+    #[expect(
+        dead_code,
+        reason = "for tests that start the binary on the same database"
+    )]
     pub database_url: String,
     client: reqwest::Client,
     _dir: Arc<TempDir>,
@@ -40,7 +43,12 @@ impl Reply {
 
     #[track_caller]
     pub fn assert_ok(&self) -> &Value {
-        assert!(self.status.is_success(), "expected success, got {} {}", self.status, self.body);
+        assert!(
+            self.status.is_success(),
+            "expected success, got {} {}",
+            self.status,
+            self.body
+        );
         assert_eq!(self.body["ok"], true, "{}", self.body);
         &self.body
     }
@@ -50,7 +58,11 @@ impl Reply {
         assert_eq!(self.status.as_u16(), status, "{}", self.body);
         assert_eq!(self.error_type(), error_type, "{}", self.body);
         assert_eq!(self.body["ok"], false, "{}", self.body);
-        assert!(self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(
+            self.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
     }
 }
 
@@ -69,9 +81,12 @@ impl TestApp {
         let dir = Arc::new(TempDir::new().expect("temp dir"));
         let database_url = fresh_database_url(&dir).await;
         let store = store::connect(&database_url).await.expect("open store");
-        let (workspace, api_key) =
-            credentials::create_workspace(&store, "Test workspace").await.expect("workspace");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let (workspace, api_key) = credentials::create_workspace(&store, "Test workspace")
+            .await
+            .expect("workspace");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let address = listener.local_addr().expect("address");
         let app = identity_server::build_app(store.clone(), &config);
         tokio::spawn(async move { axum::serve(listener, app).await });
@@ -88,14 +103,17 @@ impl TestApp {
 
     /// Another workspace on the same server, with its own API key.
     pub async fn other_workspace(&self) -> (String, String) {
-        let (workspace, api_key) =
-            credentials::create_workspace(&self.store, "Other workspace").await.expect("workspace");
+        let (workspace, api_key) = credentials::create_workspace(&self.store, "Other workspace")
+            .await
+            .expect("workspace");
         (workspace.workspace_id.to_string(), api_key)
     }
 
     pub async fn personal_access_token(&self, workspace_ids: &[&str]) -> String {
         let ids: Vec<WorkspaceId> = workspace_ids.iter().map(|id| id.parse().unwrap()).collect();
-        credentials::issue_personal_access_token(&self.store, &ids).await.expect("pat")
+        credentials::issue_personal_access_token(&self.store, &ids)
+            .await
+            .expect("pat")
     }
 
     pub fn url(&self, path_and_query: &str) -> String {
@@ -138,7 +156,11 @@ impl TestApp {
         let text = response.text().await.expect("body");
         let body = serde_json::from_str(&text)
             .unwrap_or_else(|_| panic!("response is not JSON ({status}): {text}"));
-        Reply { status, request_id, body }
+        Reply {
+            status,
+            request_id,
+            body,
+        }
     }
 
     /// Creates an identity and returns its JSON.

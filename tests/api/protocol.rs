@@ -39,12 +39,21 @@ async fn a_body_that_is_not_an_object_is_invalid_input() {
 async fn a_body_that_is_not_json_is_refused_by_content_type() {
     let app = TestApp::spawn().await;
 
-    for content_type in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
-        let mut request = app.request(Method::POST, CREATE).bearer_auth(&app.api_key).body("full_name=Jean");
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let mut request = app
+            .request(Method::POST, CREATE)
+            .bearer_auth(&app.api_key)
+            .body("full_name=Jean");
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
         }
-        app.send(request).await.assert_error(400, "invalid_content_type");
+        app.send(request)
+            .await
+            .assert_error(400, "invalid_content_type");
     }
     let with_charset = app
         .send(
@@ -73,7 +82,12 @@ async fn a_body_over_the_limit_is_refused_and_nothing_is_stored() {
 async fn unknown_routes_answer_not_found_in_the_envelope() {
     let app = TestApp::spawn().await;
 
-    for path in ["/", "/user_identities", "/user_identities/nope", "/devices/list"] {
+    for path in [
+        "/",
+        "/user_identities",
+        "/user_identities/nope",
+        "/devices/list",
+    ] {
         let reply = app.get(path).await;
         reply.assert_error(404, "not_found");
         assert!(reply.request_id.is_some());
@@ -86,9 +100,14 @@ async fn every_response_carries_a_unique_request_id() {
 
     let ok = app.get("/user_identities/list").await;
     let bad = app.post(CREATE, json!({"email_address": "x"})).await;
-    let anonymous = app.send(app.request(Method::GET, "/user_identities/list")).await;
+    let anonymous = app
+        .send(app.request(Method::GET, "/user_identities/list"))
+        .await;
 
-    let ids: Vec<String> = [ok, bad, anonymous].into_iter().map(|reply| reply.request_id.unwrap()).collect();
+    let ids: Vec<String> = [ok, bad, anonymous]
+        .into_iter()
+        .map(|reply| reply.request_id.unwrap())
+        .collect();
     assert!(ids.iter().all(|id| !id.is_empty()));
     assert_ne!(ids[0], ids[1]);
     assert_ne!(ids[1], ids[2]);
@@ -101,7 +120,9 @@ async fn options_requests_get_cors_headers() {
     let response = app.request(Method::OPTIONS, CREATE).send().await.unwrap();
 
     assert_eq!(response.status(), 200);
-    let allowed = response.headers()["access-control-allow-headers"].to_str().unwrap();
+    let allowed = response.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap();
     assert!(allowed.contains("seam-workspace"));
     assert_eq!(response.headers()["access-control-allow-origin"], "*");
 }
@@ -122,5 +143,8 @@ async fn the_workspace_of_the_caller_can_be_read() {
 
     let reply = app.get("/workspaces/get").await;
 
-    assert_eq!(reply.assert_ok()["workspace"]["workspace_id"], app.workspace_id.as_str());
+    assert_eq!(
+        reply.assert_ok()["workspace"]["workspace_id"],
+        app.workspace_id.as_str()
+    );
 }

@@ -25,24 +25,46 @@ async fn create_returns_the_documented_example() {
     assert_eq!(reply.status, 200);
     let body = reply.assert_ok();
     let object = body.as_object().unwrap();
-    assert_eq!(object.keys().collect::<Vec<_>>(), ["ok", "user_identity"].iter().collect::<Vec<_>>());
+    assert_eq!(
+        object.keys().collect::<Vec<_>>(),
+        ["ok", "user_identity"].iter().collect::<Vec<_>>()
+    );
     let identity = &body["user_identity"];
-    let keys: Vec<&str> = identity.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = identity
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     let mut expected = vec![
-        "user_identity_id", "user_identity_key", "email_address", "phone_number", "display_name",
-        "full_name", "created_at", "workspace_id", "errors", "warnings", "acs_user_ids",
+        "user_identity_id",
+        "user_identity_key",
+        "email_address",
+        "phone_number",
+        "display_name",
+        "full_name",
+        "created_at",
+        "workspace_id",
+        "errors",
+        "warnings",
+        "acs_user_ids",
     ];
     expected.sort_unstable();
     let mut sorted = keys.clone();
     sorted.sort_unstable();
     assert_eq!(sorted, expected);
-    assert!(is_canonical_uuid(identity["user_identity_id"].as_str().unwrap()));
+    assert!(is_canonical_uuid(
+        identity["user_identity_id"].as_str().unwrap()
+    ));
     assert_eq!(identity["user_identity_key"], "jean_doe");
     assert_eq!(identity["email_address"], "jean@example.com");
     assert_eq!(identity["phone_number"], "+15555550110");
     assert_eq!(identity["display_name"], "Jean Doe");
     assert_eq!(identity["full_name"], "Jean Doe");
-    assert!(is_rfc3339_millis_utc(identity["created_at"].as_str().unwrap()), "{identity}");
+    assert!(
+        is_rfc3339_millis_utc(identity["created_at"].as_str().unwrap()),
+        "{identity}"
+    );
     assert_eq!(identity["workspace_id"], app.workspace_id.as_str());
     assert_eq!(identity["errors"], json!([]));
     assert_eq!(identity["warnings"], json!([]));
@@ -54,14 +76,22 @@ async fn create_accepts_an_empty_object_and_an_empty_body() {
     let app = TestApp::spawn().await;
 
     let identity = app.create(json!({})).await;
-    for field in ["user_identity_key", "email_address", "phone_number", "full_name"] {
+    for field in [
+        "user_identity_key",
+        "email_address",
+        "phone_number",
+        "full_name",
+    ] {
         assert_eq!(identity[field], Value::Null, "{field}");
     }
     let display_name = identity["display_name"].as_str().unwrap();
     assert!(display_name.contains(identity["user_identity_id"].as_str().unwrap()));
 
     let reply = app
-        .send(app.request(Method::POST, "/user_identities/create").bearer_auth(&app.api_key))
+        .send(
+            app.request(Method::POST, "/user_identities/create")
+                .bearer_auth(&app.api_key),
+        )
         .await;
     reply.assert_ok();
 }
@@ -82,8 +112,12 @@ async fn create_stores_null_fields_as_absent() {
 async fn create_derives_display_name_from_the_best_field() {
     let app = TestApp::spawn().await;
 
-    let by_email = app.create(json!({"email_address": "a@example.com", "user_identity_key": "k1"})).await;
-    let by_phone = app.create(json!({"phone_number": "+15555550111", "user_identity_key": "k2"})).await;
+    let by_email = app
+        .create(json!({"email_address": "a@example.com", "user_identity_key": "k1"}))
+        .await;
+    let by_phone = app
+        .create(json!({"phone_number": "+15555550111", "user_identity_key": "k2"}))
+        .await;
     let by_key = app.create(json!({"user_identity_key": "k3"})).await;
 
     assert_eq!(by_email["display_name"], "a@example.com");
@@ -106,9 +140,18 @@ async fn create_rejects_duplicate_key_email_and_phone() {
     app.create(jean()).await;
 
     let cases = [
-        (json!({"user_identity_key": "jean_doe"}), "duplicate_user_identity_key"),
-        (json!({"email_address": "JEAN@Example.com"}), "duplicate_email_address"),
-        (json!({"phone_number": "+15555550110"}), "duplicate_phone_number"),
+        (
+            json!({"user_identity_key": "jean_doe"}),
+            "duplicate_user_identity_key",
+        ),
+        (
+            json!({"email_address": "JEAN@Example.com"}),
+            "duplicate_email_address",
+        ),
+        (
+            json!({"phone_number": "+15555550110"}),
+            "duplicate_phone_number",
+        ),
     ];
     for (body, error_type) in cases {
         let reply = app.post("/user_identities/create", body).await;
@@ -116,7 +159,13 @@ async fn create_rejects_duplicate_key_email_and_phone() {
     }
 
     let list = app.get("/user_identities/list").await;
-    assert_eq!(list.assert_ok()["user_identities"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        list.assert_ok()["user_identities"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -126,7 +175,11 @@ async fn create_allows_the_same_values_in_another_workspace() {
     app.create(jean()).await;
 
     let reply = app
-        .send(app.request(Method::POST, "/user_identities/create").bearer_auth(&other_key).json(&jean()))
+        .send(
+            app.request(Method::POST, "/user_identities/create")
+                .bearer_auth(&other_key)
+                .json(&jean()),
+        )
         .await;
 
     reply.assert_ok();
@@ -160,29 +213,88 @@ async fn create_lets_exactly_one_of_racing_duplicates_win() {
 async fn create_rejects_malformed_fields_naming_each() {
     let app = TestApp::spawn().await;
     let cases = [
-        (json!({"user_identity_key": ""}), "user_identity_key", "String must contain at least 1 character(s)"),
-        (json!({"full_name": ""}), "full_name", "String must contain at least 1 character(s)"),
-        (json!({"email_address": ""}), "email_address", "Invalid email"),
-        (json!({"email_address": "jean@"}), "email_address", "Invalid email"),
-        (json!({"email_address": "je..an@example.com"}), "email_address", "Invalid email"),
-        (json!({"phone_number": "555-0110"}), "phone_number", "Phone number must be in E.164 format: +14155552671"),
-        (json!({"phone_number": ""}), "phone_number", "Phone number must be in E.164 format: +14155552671"),
-        (json!({"phone_number": 15555550110_u64}), "phone_number", "Expected string, received number"),
-        (json!({"full_name": ["Jean"]}), "full_name", "Expected string, received array"),
-        (json!({"user_identity_key": {"a": 1}}), "user_identity_key", "Expected string, received object"),
-        (json!({"email_address": true}), "email_address", "Expected string, received boolean"),
-        (json!({"acs_system_ids": ["nope"]}), "acs_system_ids", "Invalid uuid"),
+        (
+            json!({"user_identity_key": ""}),
+            "user_identity_key",
+            "String must contain at least 1 character(s)",
+        ),
+        (
+            json!({"full_name": ""}),
+            "full_name",
+            "String must contain at least 1 character(s)",
+        ),
+        (
+            json!({"email_address": ""}),
+            "email_address",
+            "Invalid email",
+        ),
+        (
+            json!({"email_address": "jean@"}),
+            "email_address",
+            "Invalid email",
+        ),
+        (
+            json!({"email_address": "je..an@example.com"}),
+            "email_address",
+            "Invalid email",
+        ),
+        (
+            json!({"phone_number": "555-0110"}),
+            "phone_number",
+            "Phone number must be in E.164 format: +14155552671",
+        ),
+        (
+            json!({"phone_number": ""}),
+            "phone_number",
+            "Phone number must be in E.164 format: +14155552671",
+        ),
+        (
+            json!({"phone_number": 15555550110_u64}),
+            "phone_number",
+            "Expected string, received number",
+        ),
+        (
+            json!({"full_name": ["Jean"]}),
+            "full_name",
+            "Expected string, received array",
+        ),
+        (
+            json!({"user_identity_key": {"a": 1}}),
+            "user_identity_key",
+            "Expected string, received object",
+        ),
+        (
+            json!({"email_address": true}),
+            "email_address",
+            "Expected string, received boolean",
+        ),
+        (
+            json!({"acs_system_ids": ["nope"]}),
+            "acs_system_ids",
+            "Invalid uuid",
+        ),
     ];
     for (body, field, message) in cases {
         let reply = app.post("/user_identities/create", body.clone()).await;
 
         reply.assert_error(400, "invalid_input");
         let errors = &reply.body["error"]["validation_errors"][field];
-        let found = errors["_errors"].as_array().map(|list| list.contains(&json!(message)))
+        let found = errors["_errors"]
+            .as_array()
+            .map(|list| list.contains(&json!(message)))
             .unwrap_or(false)
-            || errors["0"]["_errors"].as_array().is_some_and(|list| list.contains(&json!(message)));
+            || errors["0"]["_errors"]
+                .as_array()
+                .is_some_and(|list| list.contains(&json!(message)));
         assert!(found, "{body} -> {}", reply.body);
-        assert!(reply.body["error"]["message"].as_str().unwrap().contains(field), "{}", reply.body);
+        assert!(
+            reply.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(field),
+            "{}",
+            reply.body
+        );
     }
     let list = app.get("/user_identities/list").await;
     assert_eq!(list.assert_ok()["user_identities"], json!([]));
@@ -193,7 +305,10 @@ async fn create_reports_every_bad_field_at_once() {
     let app = TestApp::spawn().await;
 
     let reply = app
-        .post("/user_identities/create", json!({"email_address": "x", "phone_number": "y", "full_name": ""}))
+        .post(
+            "/user_identities/create",
+            json!({"email_address": "x", "phone_number": "y", "full_name": ""}),
+        )
         .await;
 
     reply.assert_error(400, "invalid_input");
@@ -206,7 +321,10 @@ async fn create_merges_query_and_body_with_the_body_winning() {
     let app = TestApp::spawn().await;
 
     let reply = app
-        .post("/user_identities/create?full_name=Query&user_identity_key=from_query", json!({"full_name": "Body"}))
+        .post(
+            "/user_identities/create?full_name=Query&user_identity_key=from_query",
+            json!({"full_name": "Body"}),
+        )
         .await;
 
     let identity = &reply.assert_ok()["user_identity"];
@@ -218,7 +336,9 @@ async fn create_merges_query_and_body_with_the_body_winning() {
 async fn create_ignores_unknown_parameters() {
     let app = TestApp::spawn().await;
 
-    let identity = app.create(json!({"full_name": "Ann", "_strict": true, "color": "blue"})).await;
+    let identity = app
+        .create(json!({"full_name": "Ann", "_strict": true, "color": "blue"}))
+        .await;
 
     assert_eq!(identity["full_name"], "Ann");
 }

@@ -9,9 +9,19 @@ async fn delete_removes_the_identity_for_good() {
     let created = app.create(jean()).await;
     let id = created["user_identity_id"].as_str().unwrap();
 
-    let deleted = app.call(Method::DELETE, &format!("/user_identities/delete?user_identity_id={id}"), None).await;
-    let get = app.get(&format!("/user_identities/get?user_identity_id={id}")).await;
-    let again = app.post("/user_identities/delete", json!({"user_identity_id": id})).await;
+    let deleted = app
+        .call(
+            Method::DELETE,
+            &format!("/user_identities/delete?user_identity_id={id}"),
+            None,
+        )
+        .await;
+    let get = app
+        .get(&format!("/user_identities/get?user_identity_id={id}"))
+        .await;
+    let again = app
+        .post("/user_identities/delete", json!({"user_identity_id": id}))
+        .await;
 
     assert_eq!(deleted.assert_ok(), &json!({"ok": true}));
     get.assert_error(404, "user_identity_not_found");
@@ -26,7 +36,9 @@ async fn delete_with_post_removes_it_from_lists_and_search() {
     let created = app.create(jean()).await;
     let id = created["user_identity_id"].as_str().unwrap();
 
-    app.post("/user_identities/delete", json!({"user_identity_id": id})).await.assert_ok();
+    app.post("/user_identities/delete", json!({"user_identity_id": id}))
+        .await
+        .assert_ok();
 
     let list = app.get("/user_identities/list?search=jean").await;
     assert_eq!(list.assert_ok()["user_identities"], json!([]));
@@ -36,11 +48,22 @@ async fn delete_with_post_removes_it_from_lists_and_search() {
 async fn delete_validates_the_id() {
     let app = TestApp::spawn().await;
 
-    let missing = app.call(Method::DELETE, "/user_identities/delete", None).await;
-    let malformed = app.call(Method::DELETE, "/user_identities/delete?user_identity_id=12", None).await;
+    let missing = app
+        .call(Method::DELETE, "/user_identities/delete", None)
+        .await;
+    let malformed = app
+        .call(
+            Method::DELETE,
+            "/user_identities/delete?user_identity_id=12",
+            None,
+        )
+        .await;
 
     missing.assert_error(400, "invalid_input");
-    assert_eq!(missing.body["error"]["message"], "user_identity_id is required");
+    assert_eq!(
+        missing.body["error"]["message"],
+        "user_identity_id is required"
+    );
     malformed.assert_error(400, "invalid_input");
 }
 
@@ -53,11 +76,16 @@ async fn delete_cannot_reach_another_workspace() {
 
     let reply = app
         .send(
-            app.request(Method::DELETE, &format!("/user_identities/delete?user_identity_id={id}"))
-                .bearer_auth(&other_key),
+            app.request(
+                Method::DELETE,
+                &format!("/user_identities/delete?user_identity_id={id}"),
+            )
+            .bearer_auth(&other_key),
         )
         .await;
 
     reply.assert_error(404, "user_identity_not_found");
-    app.get(&format!("/user_identities/get?user_identity_id={id}")).await.assert_ok();
+    app.get(&format!("/user_identities/get?user_identity_id={id}"))
+        .await
+        .assert_ok();
 }

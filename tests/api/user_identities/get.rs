@@ -9,10 +9,21 @@ async fn get_finds_by_id_and_by_key_with_get_and_post() {
     let created = app.create(jean()).await;
     let id = created["user_identity_id"].as_str().unwrap();
 
-    let by_id = app.get(&format!("/user_identities/get?user_identity_id={id}")).await;
-    let by_key = app.get("/user_identities/get?user_identity_key=jean_doe").await;
-    let by_post = app.post("/user_identities/get", json!({"user_identity_id": id})).await;
-    let by_post_key = app.post("/user_identities/get", json!({"user_identity_key": "jean_doe"})).await;
+    let by_id = app
+        .get(&format!("/user_identities/get?user_identity_id={id}"))
+        .await;
+    let by_key = app
+        .get("/user_identities/get?user_identity_key=jean_doe")
+        .await;
+    let by_post = app
+        .post("/user_identities/get", json!({"user_identity_id": id}))
+        .await;
+    let by_post_key = app
+        .post(
+            "/user_identities/get",
+            json!({"user_identity_key": "jean_doe"}),
+        )
+        .await;
 
     for reply in [by_id, by_key, by_post, by_post_key] {
         assert_eq!(reply.assert_ok()["user_identity"], created);
@@ -23,13 +34,22 @@ async fn get_finds_by_id_and_by_key_with_get_and_post() {
 async fn get_rejects_a_malformed_id_before_any_lookup() {
     let app = TestApp::spawn().await;
 
-    for id in ["nope", "48500a8e5e7e4bdeb7e50be97cae5d7a", "48500a8e-5e7e-4bde-b7e5-0be97cae5d7", ""] {
-        let reply = app.get(&format!("/user_identities/get?user_identity_id={id}")).await;
+    for id in [
+        "nope",
+        "48500a8e5e7e4bdeb7e50be97cae5d7a",
+        "48500a8e-5e7e-4bde-b7e5-0be97cae5d7",
+        "",
+    ] {
+        let reply = app
+            .get(&format!("/user_identities/get?user_identity_id={id}"))
+            .await;
 
         reply.assert_error(400, "invalid_input");
         assert_eq!(
-            reply.body["error"]["validation_errors"]["user_identity_id"]["_errors"][0], "Invalid uuid",
-            "{id}: {}", reply.body
+            reply.body["error"]["validation_errors"]["user_identity_id"]["_errors"][0],
+            "Invalid uuid",
+            "{id}: {}",
+            reply.body
         );
     }
 }
@@ -38,8 +58,12 @@ async fn get_rejects_a_malformed_id_before_any_lookup() {
 async fn get_answers_not_found_for_unknown_ids_and_keys() {
     let app = TestApp::spawn().await;
 
-    let by_id = app.get("/user_identities/get?user_identity_id=48500a8e-5e7e-4bde-b7e5-0be97cae5d7a").await;
-    let by_key = app.get("/user_identities/get?user_identity_key=ghost").await;
+    let by_id = app
+        .get("/user_identities/get?user_identity_id=48500a8e-5e7e-4bde-b7e5-0be97cae5d7a")
+        .await;
+    let by_key = app
+        .get("/user_identities/get?user_identity_key=ghost")
+        .await;
 
     by_id.assert_error(404, "user_identity_not_found");
     by_key.assert_error(404, "user_identity_not_found");
@@ -68,7 +92,10 @@ async fn get_treats_another_workspaces_identity_as_missing() {
     let created = app.create(jean()).await;
     let id = created["user_identity_id"].as_str().unwrap();
 
-    for query in [format!("user_identity_id={id}"), "user_identity_key=jean_doe".to_owned()] {
+    for query in [
+        format!("user_identity_id={id}"),
+        "user_identity_key=jean_doe".to_owned(),
+    ] {
         let request = app
             .request(Method::GET, &format!("/user_identities/get?{query}"))
             .bearer_auth(&other_key);

@@ -16,11 +16,17 @@ async fn seed(app: &TestApp, count: u64) -> Vec<String> {
             user_identity_key: Some(format!("key-{i}")),
             email_address: Some(EmailAddress::parse(&format!("person{i}@example.com")).unwrap()),
             phone_number: Some(PhoneNumber::parse(&format!("+1555{i:07}")).unwrap()),
-            full_name: Some(format!("Person {i} {}", if i % 10 == 3 { "Tenth" } else { "Other" })),
+            full_name: Some(format!(
+                "Person {i} {}",
+                if i % 10 == 3 { "Tenth" } else { "Other" }
+            )),
         })
         .collect();
     let workspace = app.workspace_id.parse().unwrap();
-    app.store.bulk_create_user_identities(workspace, rows).await.unwrap();
+    app.store
+        .bulk_create_user_identities(workspace, rows)
+        .await
+        .unwrap();
     all_ids(app, "").await
 }
 
@@ -35,7 +41,9 @@ async fn all_ids(app: &TestApp, extra_query: &str) -> Vec<String> {
         let reply = app.get(&query).await;
         let body = reply.assert_ok();
         ids.extend(ids_of(body));
-        cursor = body["pagination"]["next_page_cursor"].as_str().map(str::to_owned);
+        cursor = body["pagination"]["next_page_cursor"]
+            .as_str()
+            .map(str::to_owned);
         if cursor.is_none() {
             return ids;
         }
@@ -62,7 +70,10 @@ async fn list_pages_through_thousands_of_rows_without_duplicates_or_gaps() {
     let mut pages = 0;
     loop {
         let reply = app
-            .post("/user_identities/list", json!({"limit": 99, "page_cursor": cursor}))
+            .post(
+                "/user_identities/list",
+                json!({"limit": 99, "page_cursor": cursor}),
+            )
             .await;
         let body = reply.assert_ok().clone();
         let page = ids_of(&body);
@@ -70,7 +81,10 @@ async fn list_pages_through_thousands_of_rows_without_duplicates_or_gaps() {
         seen.extend(page);
         pages += 1;
         let pagination = &body["pagination"];
-        assert_eq!(pagination["has_next_page"], pagination["next_page_cursor"].is_string());
+        assert_eq!(
+            pagination["has_next_page"],
+            pagination["next_page_cursor"].is_string()
+        );
         if pagination["has_next_page"] == false {
             assert_eq!(pagination["next_page_url"], Value::Null);
             break;
@@ -87,7 +101,8 @@ async fn list_pages_through_thousands_of_rows_without_duplicates_or_gaps() {
 async fn list_orders_by_created_at_then_id() {
     let app = TestApp::spawn().await;
     for i in 0..30 {
-        app.create(json!({"user_identity_key": format!("k{i}")})).await;
+        app.create(json!({"user_identity_key": format!("k{i}")}))
+            .await;
     }
 
     let body = app.get("/user_identities/list").await.assert_ok().clone();
@@ -95,12 +110,20 @@ async fn list_orders_by_created_at_then_id() {
     let rows = body["user_identities"].as_array().unwrap();
     let keys: Vec<(String, String)> = rows
         .iter()
-        .map(|row| (row["created_at"].as_str().unwrap().to_owned(), row["user_identity_id"].as_str().unwrap().to_owned()))
+        .map(|row| {
+            (
+                row["created_at"].as_str().unwrap().to_owned(),
+                row["user_identity_id"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     let mut sorted = keys.clone();
     sorted.sort();
     assert_eq!(keys, sorted);
-    let created_keys: Vec<&str> = rows.iter().map(|row| row["user_identity_key"].as_str().unwrap()).collect();
+    let created_keys: Vec<&str> = rows
+        .iter()
+        .map(|row| row["user_identity_key"].as_str().unwrap())
+        .collect();
     let expected: Vec<String> = (0..30).map(|i| format!("k{i}")).collect();
     assert_eq!(created_keys, expected);
 }
@@ -110,9 +133,16 @@ async fn list_next_page_url_returns_the_next_page_when_followed() {
     let app = TestApp::spawn().await;
     let expected = seed(&app, 25).await;
 
-    let first = app.get("/user_identities/list?limit=10&search=example").await;
-    let url = first.body["pagination"]["next_page_url"].as_str().unwrap().to_owned();
-    let path = url.strip_prefix(&format!("http://{}", app.address)).expect("absolute URL to us");
+    let first = app
+        .get("/user_identities/list?limit=10&search=example")
+        .await;
+    let url = first.body["pagination"]["next_page_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = url
+        .strip_prefix(&format!("http://{}", app.address))
+        .expect("absolute URL to us");
     let second = app.get(path).await;
 
     assert_eq!(ids_of(second.assert_ok()), expected[10..20].to_vec());
@@ -122,8 +152,13 @@ async fn list_next_page_url_returns_the_next_page_when_followed() {
 async fn list_refuses_a_cursor_reused_with_different_parameters() {
     let app = TestApp::spawn().await;
     seed(&app, 30).await;
-    let first = app.get("/user_identities/list?limit=10&search=person").await;
-    let cursor = first.body["pagination"]["next_page_cursor"].as_str().unwrap().to_owned();
+    let first = app
+        .get("/user_identities/list?limit=10&search=person")
+        .await;
+    let cursor = first.body["pagination"]["next_page_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     for changed in [
         "limit=11&search=person",
@@ -132,10 +167,18 @@ async fn list_refuses_a_cursor_reused_with_different_parameters() {
         "limit=10&search=person&created_before=2100-01-01T00:00:00.000Z",
         "search=person",
     ] {
-        let reply = app.get(&format!("/user_identities/list?{changed}&page_cursor={cursor}")).await;
+        let reply = app
+            .get(&format!(
+                "/user_identities/list?{changed}&page_cursor={cursor}"
+            ))
+            .await;
         reply.assert_error(400, "mismatched_page_parameters");
     }
-    let same = app.get(&format!("/user_identities/list?limit=10&search=person&page_cursor={cursor}")).await;
+    let same = app
+        .get(&format!(
+            "/user_identities/list?limit=10&search=person&page_cursor={cursor}"
+        ))
+        .await;
     assert_eq!(ids_of(same.assert_ok()).len(), 10);
 }
 
@@ -144,10 +187,16 @@ async fn list_refuses_a_malformed_cursor() {
     let app = TestApp::spawn().await;
 
     for cursor in ["garbage!", "AAAA", "eyJmb28iOiJiYXIifQ"] {
-        let reply = app.post("/user_identities/list", json!({"page_cursor": cursor})).await;
+        let reply = app
+            .post("/user_identities/list", json!({"page_cursor": cursor}))
+            .await;
 
         reply.assert_error(400, "invalid_input");
-        assert!(reply.body["error"]["validation_errors"]["page_cursor"].is_object(), "{}", reply.body);
+        assert!(
+            reply.body["error"]["validation_errors"]["page_cursor"].is_object(),
+            "{}",
+            reply.body
+        );
     }
 }
 
@@ -173,10 +222,14 @@ async fn list_search_matches_substrings_case_insensitively() {
         ("nobody".into(), vec![]),
     ];
     for (search, expected) in cases {
-        let reply = app.post("/user_identities/list", json!({"search": search})).await;
+        let reply = app
+            .post("/user_identities/list", json!({"search": search}))
+            .await;
         assert_eq!(ids_of(reply.assert_ok()), expected, "search {search:?}");
     }
-    let everyone = app.post("/user_identities/list", json!({"search": ""})).await;
+    let everyone = app
+        .post("/user_identities/list", json!({"search": ""}))
+        .await;
     assert_eq!(ids_of(everyone.assert_ok()).len(), 2);
 }
 
@@ -184,13 +237,22 @@ async fn list_search_matches_substrings_case_insensitively() {
 async fn list_search_pages_in_list_order() {
     let app = TestApp::spawn().await;
     let all = seed(&app, 1_000).await;
-    let tenth: Vec<String> = all.iter().enumerate().filter(|(i, _)| i % 10 == 3).map(|(_, id)| id.clone()).collect();
+    let tenth: Vec<String> = all
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 10 == 3)
+        .map(|(_, id)| id.clone())
+        .collect();
 
     let found = all_ids(&app, "&search=TENTH").await;
     let mut paged = Vec::new();
     let mut cursor = String::new();
     loop {
-        let reply = app.get(&format!("/user_identities/list?limit=7&search=tenth{cursor}")).await;
+        let reply = app
+            .get(&format!(
+                "/user_identities/list?limit=7&search=tenth{cursor}"
+            ))
+            .await;
         let body = reply.assert_ok().clone();
         paged.extend(ids_of(&body));
         match body["pagination"]["next_page_cursor"].as_str() {
@@ -216,13 +278,30 @@ async fn list_filters_by_ids_in_every_array_form() {
     ];
     for path in forms {
         let reply = app.get(&path).await;
-        assert_eq!(ids_of(reply.assert_ok()), vec![a.clone(), b.clone()], "{path}");
+        assert_eq!(
+            ids_of(reply.assert_ok()),
+            vec![a.clone(), b.clone()],
+            "{path}"
+        );
     }
-    let posted = app.post("/user_identities/list", json!({"user_identity_ids": [b, a]})).await;
+    let posted = app
+        .post(
+            "/user_identities/list",
+            json!({"user_identity_ids": [b, a]}),
+        )
+        .await;
     assert_eq!(ids_of(posted.assert_ok()), vec![a.clone(), b.clone()]);
-    let bad = app.post("/user_identities/list", json!({"user_identity_ids": [a, "nope"]})).await;
+    let bad = app
+        .post(
+            "/user_identities/list",
+            json!({"user_identity_ids": [a, "nope"]}),
+        )
+        .await;
     bad.assert_error(400, "invalid_input");
-    assert_eq!(bad.body["error"]["validation_errors"]["user_identity_ids"]["1"]["_errors"][0], "Invalid uuid");
+    assert_eq!(
+        bad.body["error"]["validation_errors"]["user_identity_ids"]["1"]["_errors"][0],
+        "Invalid uuid"
+    );
 }
 
 #[tokio::test]
@@ -233,10 +312,17 @@ async fn list_filters_by_created_before() {
     let second = app.create(json!({"full_name": "Second"})).await;
     let cutoff = second["created_at"].as_str().unwrap();
 
-    let reply = app.get(&format!("/user_identities/list?created_before={cutoff}")).await;
+    let reply = app
+        .get(&format!("/user_identities/list?created_before={cutoff}"))
+        .await;
 
-    assert_eq!(ids_of(reply.assert_ok()), vec![first["user_identity_id"].as_str().unwrap().to_owned()]);
-    let bad = app.get("/user_identities/list?created_before=yesterday").await;
+    assert_eq!(
+        ids_of(reply.assert_ok()),
+        vec![first["user_identity_id"].as_str().unwrap().to_owned()]
+    );
+    let bad = app
+        .get("/user_identities/list?created_before=yesterday")
+        .await;
     bad.assert_error(400, "invalid_input");
 }
 
@@ -251,15 +337,24 @@ async fn list_validates_and_caps_limit() {
         ("abc", "Expected number, received nan"),
         ("1.5", "Expected integer, received float"),
     ] {
-        let reply = app.get(&format!("/user_identities/list?limit={limit}")).await;
+        let reply = app
+            .get(&format!("/user_identities/list?limit={limit}"))
+            .await;
         reply.assert_error(400, "invalid_input");
-        assert_eq!(reply.body["error"]["validation_errors"]["limit"]["_errors"][0], message);
+        assert_eq!(
+            reply.body["error"]["validation_errors"]["limit"]["_errors"][0],
+            message
+        );
     }
     let default = app.get("/user_identities/list").await;
     assert_eq!(ids_of(default.assert_ok()).len(), 500);
-    let capped = app.post("/user_identities/list", json!({"limit": 5000})).await;
+    let capped = app
+        .post("/user_identities/list", json!({"limit": 5000}))
+        .await;
     assert_eq!(ids_of(capped.assert_ok()).len(), 1000);
-    let numeric_string = app.post("/user_identities/list", json!({"limit": "3"})).await;
+    let numeric_string = app
+        .post("/user_identities/list", json!({"limit": "3"}))
+        .await;
     assert_eq!(ids_of(numeric_string.assert_ok()).len(), 3);
 }
 
@@ -269,19 +364,31 @@ async fn list_shows_only_the_callers_workspace_and_refuses_its_cursors() {
     seed(&app, 5).await;
     let (_, other_key) = app.other_workspace().await;
     let mine = app.get("/user_identities/list?limit=2").await;
-    let cursor = mine.body["pagination"]["next_page_cursor"].as_str().unwrap().to_owned();
+    let cursor = mine.body["pagination"]["next_page_cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let theirs = app
-        .send(app.request(Method::GET, "/user_identities/list?limit=2").bearer_auth(&other_key))
-        .await;
-    let stolen = app
         .send(
-            app.request(Method::GET, &format!("/user_identities/list?limit=2&page_cursor={cursor}"))
+            app.request(Method::GET, "/user_identities/list?limit=2")
                 .bearer_auth(&other_key),
         )
         .await;
+    let stolen = app
+        .send(
+            app.request(
+                Method::GET,
+                &format!("/user_identities/list?limit=2&page_cursor={cursor}"),
+            )
+            .bearer_auth(&other_key),
+        )
+        .await;
     let search = app
-        .send(app.request(Method::GET, "/user_identities/list?search=person").bearer_auth(&other_key))
+        .send(
+            app.request(Method::GET, "/user_identities/list?search=person")
+                .bearer_auth(&other_key),
+        )
         .await;
 
     assert_eq!(theirs.assert_ok()["user_identities"], json!([]));

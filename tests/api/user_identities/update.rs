@@ -4,7 +4,9 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, jean};
 
 async fn get(app: &TestApp, id: &str) -> Value {
-    let reply = app.get(&format!("/user_identities/get?user_identity_id={id}")).await;
+    let reply = app
+        .get(&format!("/user_identities/get?user_identity_id={id}"))
+        .await;
     reply.assert_ok()["user_identity"].clone()
 }
 
@@ -38,7 +40,9 @@ async fn update_with_post_and_no_fields_changes_nothing() {
     let created = app.create(jean()).await;
     let id = created["user_identity_id"].as_str().unwrap();
 
-    let reply = app.post("/user_identities/update", json!({"user_identity_id": id})).await;
+    let reply = app
+        .post("/user_identities/update", json!({"user_identity_id": id}))
+        .await;
 
     reply.assert_ok();
     assert_eq!(get(&app, id).await, created);
@@ -51,11 +55,18 @@ async fn update_reads_the_body_only() {
     let id = created["user_identity_id"].as_str().unwrap();
 
     let reply = app
-        .call(Method::PATCH, &format!("/user_identities/update?user_identity_id={id}&full_name=Q"), Some(json!({})))
+        .call(
+            Method::PATCH,
+            &format!("/user_identities/update?user_identity_id={id}&full_name=Q"),
+            Some(json!({})),
+        )
         .await;
 
     reply.assert_error(400, "invalid_input");
-    assert_eq!(reply.body["error"]["message"], "user_identity_id is required");
+    assert_eq!(
+        reply.body["error"]["message"],
+        "user_identity_id is required"
+    );
     assert_eq!(get(&app, id).await["full_name"], "Jean Doe");
 }
 
@@ -63,16 +74,28 @@ async fn update_reads_the_body_only() {
 async fn update_refuses_values_taken_by_another_identity() {
     let app = TestApp::spawn().await;
     app.create(jean()).await;
-    let other = app.create(json!({"user_identity_key": "other", "full_name": "Other"})).await;
+    let other = app
+        .create(json!({"user_identity_key": "other", "full_name": "Other"}))
+        .await;
     let id = other["user_identity_id"].as_str().unwrap();
 
     for (field, value, error_type) in [
-        ("user_identity_key", "jean_doe", "duplicate_user_identity_key"),
-        ("email_address", "Jean@Example.com", "duplicate_email_address"),
+        (
+            "user_identity_key",
+            "jean_doe",
+            "duplicate_user_identity_key",
+        ),
+        (
+            "email_address",
+            "Jean@Example.com",
+            "duplicate_email_address",
+        ),
         ("phone_number", "+15555550110", "duplicate_phone_number"),
     ] {
         let body = json!({"user_identity_id": id, "full_name": "Changed", field: value});
-        let reply = app.call(Method::PATCH, "/user_identities/update", Some(body)).await;
+        let reply = app
+            .call(Method::PATCH, "/user_identities/update", Some(body))
+            .await;
         reply.assert_error(400, error_type);
     }
 
@@ -86,7 +109,9 @@ async fn update_may_set_a_value_the_identity_already_has() {
     let id = created["user_identity_id"].as_str().unwrap();
 
     let body = json!({"user_identity_id": id, "email_address": "JEAN@example.com", "user_identity_key": "jean_doe"});
-    let reply = app.call(Method::PATCH, "/user_identities/update", Some(body)).await;
+    let reply = app
+        .call(Method::PATCH, "/user_identities/update", Some(body))
+        .await;
 
     reply.assert_ok();
     assert_eq!(get(&app, id).await["email_address"], "JEAN@example.com");
@@ -100,14 +125,32 @@ async fn update_validates_every_field() {
 
     for (body, field) in [
         (json!({"user_identity_id": "nope"}), "user_identity_id"),
-        (json!({"user_identity_id": id, "email_address": "bad"}), "email_address"),
-        (json!({"user_identity_id": id, "phone_number": "12"}), "phone_number"),
-        (json!({"user_identity_id": id, "full_name": ""}), "full_name"),
-        (json!({"user_identity_id": id, "user_identity_key": 7}), "user_identity_key"),
+        (
+            json!({"user_identity_id": id, "email_address": "bad"}),
+            "email_address",
+        ),
+        (
+            json!({"user_identity_id": id, "phone_number": "12"}),
+            "phone_number",
+        ),
+        (
+            json!({"user_identity_id": id, "full_name": ""}),
+            "full_name",
+        ),
+        (
+            json!({"user_identity_id": id, "user_identity_key": 7}),
+            "user_identity_key",
+        ),
     ] {
-        let reply = app.call(Method::PATCH, "/user_identities/update", Some(body)).await;
+        let reply = app
+            .call(Method::PATCH, "/user_identities/update", Some(body))
+            .await;
         reply.assert_error(400, "invalid_input");
-        assert!(reply.body["error"]["validation_errors"][field].is_object(), "{}", reply.body);
+        assert!(
+            reply.body["error"]["validation_errors"][field].is_object(),
+            "{}",
+            reply.body
+        );
     }
     assert_eq!(get(&app, id).await, created);
 }
