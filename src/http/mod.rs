@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod observe;
+pub mod openapi;
 pub mod pagination;
 pub mod params;
 pub mod routes;
@@ -29,49 +30,98 @@ pub struct Call {
     pub origin: String,
 }
 
-/// A Seam action: its path, the verbs it accepts and where its parameters come from.
+/// What a successful call answers, besides `"ok": true`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    UserIdentity,
+    UserIdentities,
+    Workspace,
+    Ok,
+}
+
+impl Reply {
+    /// Seam's `x-response-key`: the key SDKs return.
+    pub fn key(self) -> Option<&'static str> {
+        match self {
+            Self::UserIdentity => Some("user_identity"),
+            Self::UserIdentities => Some("user_identities"),
+            Self::Workspace => Some("workspace"),
+            Self::Ok => None,
+        }
+    }
+}
+
+/// A Seam action: its path, the verbs it accepts, where its parameters come from, what it
+/// answers, and its parameter reader (which also generates its OpenAPI description).
 pub struct Action {
     pub path: &'static str,
     pub methods: &'static [Method],
     pub allowed: &'static str,
     pub source: Source,
+    pub description: &'static str,
+    pub reply: Reply,
+    pub read: fn(&mut Params),
 }
 
-const fn action(path: &'static str, methods: &'static [Method], allowed: &'static str) -> Action {
-    Action {
-        path,
-        methods,
-        allowed,
-        source: Source::QueryAndBody,
-    }
-}
-
-pub const CREATE: Action = action("/user_identities/create", &[Method::POST], "POST");
-pub const GET: Action = action(
-    "/user_identities/get",
-    &[Method::GET, Method::POST],
-    "GET,POST",
-);
-pub const LIST: Action = action(
-    "/user_identities/list",
-    &[Method::GET, Method::POST],
-    "GET,POST",
-);
-pub const UPDATE: Action = Action {
-    source: Source::BodyOnly,
-    ..action(
-        "/user_identities/update",
-        &[Method::PATCH, Method::POST],
-        "PATCH,POST",
-    )
+pub const CREATE: Action = Action {
+    path: "/user_identities/create",
+    methods: &[Method::POST],
+    allowed: "POST",
+    source: Source::QueryAndBody,
+    description: "Creates a user identity.",
+    reply: Reply::UserIdentity,
+    read: |params| drop(user_identities::CreateRequest::read(params)),
 };
-pub const DELETE: Action = action(
-    "/user_identities/delete",
-    &[Method::DELETE, Method::POST],
-    "DELETE,POST",
-);
-pub const WORKSPACES_GET: Action =
-    action("/workspaces/get", &[Method::GET, Method::POST], "GET,POST");
+pub const GET: Action = Action {
+    path: "/user_identities/get",
+    methods: &[Method::GET, Method::POST],
+    allowed: "GET,POST",
+    source: Source::QueryAndBody,
+    description: "Returns a user identity, by user_identity_id or by user_identity_key.",
+    reply: Reply::UserIdentity,
+    read: |params| drop(user_identities::read_lookup(params)),
+};
+pub const LIST: Action = Action {
+    path: "/user_identities/list",
+    methods: &[Method::GET, Method::POST],
+    allowed: "GET,POST",
+    source: Source::QueryAndBody,
+    description: "Lists user identities in created_at, user_identity_id order.",
+    reply: Reply::UserIdentities,
+    read: |params| drop(user_identities::ListParams::read(params)),
+};
+pub const UPDATE: Action = Action {
+    path: "/user_identities/update",
+    methods: &[Method::PATCH, Method::POST],
+    allowed: "PATCH,POST",
+    source: Source::BodyOnly,
+    description: "Updates a user identity: absent fields stay, null clears, a value replaces.",
+    reply: Reply::Ok,
+    read: |params| drop(user_identities::UpdateRequest::read(params)),
+};
+pub const DELETE: Action = Action {
+    path: "/user_identities/delete",
+    methods: &[Method::DELETE, Method::POST],
+    allowed: "DELETE,POST",
+    source: Source::QueryAndBody,
+    description: "Deletes a user identity, at once and for good.",
+    reply: Reply::Ok,
+    read: |params| {
+        user_identities::read_delete(params);
+    },
+};
+pub const WORKSPACES_GET: Action = Action {
+    path: "/workspaces/get",
+    methods: &[Method::GET, Method::POST],
+    allowed: "GET,POST",
+    source: Source::QueryAndBody,
+    description: "Returns the caller's workspace.",
+    reply: Reply::Workspace,
+    read: |_| {},
+};
+
+/// Every Seam action, in the order the OpenAPI description lists them.
+pub const ACTIONS: &[&Action] = &[&CREATE, &GET, &LIST, &UPDATE, &DELETE, &WORKSPACES_GET];
 
 /// Every route the server answers, in one list.
 pub fn router(state: AppState) -> Router {
@@ -84,6 +134,7 @@ pub fn router(state: AppState) -> Router {
         .route(WORKSPACES_GET.path, seam(&WORKSPACES_GET, workspaces::get))
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/openapi.json", get(openapi::serve))
         .fallback(|| async { ApiError::RouteNotFound })
         .with_state(state)
 }

@@ -8,6 +8,8 @@ use axum::http::{HeaderMap, Method, header};
 use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
+use crate::domain::contact::{EmailAddress, PhoneNumber};
+use crate::domain::ids::{InvalidUuid, UserIdentityId};
 use crate::domain::timestamp::Timestamp;
 use crate::domain::user_identity::FieldUpdate;
 
@@ -58,10 +60,7 @@ pub async fn read(
             }
         }
     }
-    Ok(Params {
-        values,
-        issues: Vec::new(),
-    })
+    Ok(Params::from_map(values))
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -110,12 +109,80 @@ struct Issue {
     message: String,
 }
 
+/// A value read from a string parameter: how to parse it and how to document it.
+pub trait Wire: Sized {
+    /// The OpenAPI schema of the parameter.
+    fn schema() -> Value;
+    fn parse(text: &str) -> Result<Self, String>;
+}
+
+impl Wire for String {
+    fn schema() -> Value {
+        json!({ "type": "string" })
+    }
+
+    fn parse(text: &str) -> Result<Self, String> {
+        Ok(text.to_owned())
+    }
+}
+
+impl Wire for EmailAddress {
+    fn schema() -> Value {
+        json!({ "type": "string", "format": "email" })
+    }
+
+    fn parse(text: &str) -> Result<Self, String> {
+        EmailAddress::parse(text).map_err(|error| error.to_string())
+    }
+}
+
+impl Wire for PhoneNumber {
+    fn schema() -> Value {
+        json!({ "type": "string", "description": "E.164, for example +15555550100" })
+    }
+
+    fn parse(text: &str) -> Result<Self, String> {
+        PhoneNumber::parse(text).map_err(|error| error.to_string())
+    }
+}
+
+impl Wire for Timestamp {
+    fn schema() -> Value {
+        json!({ "type": "string", "format": "date-time" })
+    }
+
+    fn parse(text: &str) -> Result<Self, String> {
+        Timestamp::parse(text).map_err(|error| error.to_string())
+    }
+}
+
+impl Wire for UserIdentityId {
+    fn schema() -> Value {
+        json!({ "type": "string", "format": "uuid" })
+    }
+
+    fn parse(text: &str) -> Result<Self, String> {
+        text.parse().map_err(|error: InvalidUuid| error.to_string())
+    }
+}
+
+/// One parameter as documented in the OpenAPI description.
+#[derive(Debug, Clone)]
+pub struct FieldDoc {
+    pub name: String,
+    pub schema: Value,
+    pub required: bool,
+}
+
 /// Parameters being read. Each accessor records problems instead of failing at once, so
-/// the error names every field at fault; [`Params::finish`] reports them.
+/// the error names every field at fault; [`Params::finish`] reports them. A recording
+/// instance ([`Params::recording`]) also notes every field read and its schema, which is
+/// how the OpenAPI description is generated from the very code that parses requests.
 #[derive(Debug)]
 pub struct Params {
     values: Map<String, Value>,
     issues: Vec<Issue>,
+    docs: Option<Vec<FieldDoc>>,
 }
 
 impl Params {
@@ -123,6 +190,31 @@ impl Params {
         Self {
             values,
             issues: Vec::new(),
+            docs: None,
+        }
+    }
+
+    /// An empty parameter set that records what a reader reads.
+    pub fn recording() -> Self {
+        Self {
+            values: Map::new(),
+            issues: Vec::new(),
+            docs: Some(Vec::new()),
+        }
+    }
+
+    /// The fields read so far, when recording.
+    pub fn into_docs(self) -> Vec<FieldDoc> {
+        self.docs.unwrap_or_default()
+    }
+
+    fn document(&mut self, field: &str, required: bool, schema: impl FnOnce() -> Value) {
+        if let Some(docs) = &mut self.docs {
+            docs.push(FieldDoc {
+                name: field.to_owned(),
+                schema: schema(),
+                required,
+            });
         }
     }
 
@@ -143,9 +235,18 @@ impl Params {
         self.values.remove(field)
     }
 
-    /// A string field that may be absent or null (both read as `Keep`/`Clear` for
-    /// updates). Strings shorter than `min_len` characters are refused.
+    /// A string that may be absent (`Keep`), null (`Clear`) or a string of at least
+    /// `min_len` characters (`Set`).
     pub fn nullable_string(&mut self, field: &str, min_len: usize) -> FieldUpdate<String> {
+        self.document(
+            field,
+            false,
+            || json!({ "type": "string", "minLength": min_len, "nullable": true }),
+        );
+        self.read_nullable_text(field, min_len)
+    }
+
+    fn read_nullable_text(&mut self, field: &str, min_len: usize) -> FieldUpdate<String> {
         match self.take(field) {
             None => FieldUpdate::Keep,
             Some(Value::Null) => FieldUpdate::Clear,
@@ -162,8 +263,7 @@ impl Params {
         }
     }
 
-    /// An optional string that may not be null.
-    pub fn optional_string(&mut self, field: &str) -> Option<String> {
+    fn read_text(&mut self, field: &str) -> Option<String> {
         match self.take(field) {
             None => None,
             Some(Value::String(text)) => Some(text),
@@ -174,62 +274,66 @@ impl Params {
         }
     }
 
-    /// Like [`Self::nullable_string`], then parsed; a parse failure is reported with the
-    /// parser's message.
-    pub fn nullable_parsed<T, E: std::fmt::Display>(
-        &mut self,
-        field: &str,
-        parse: impl FnOnce(&str) -> Result<T, E>,
-    ) -> FieldUpdate<T> {
-        match self.nullable_string(field, 0) {
-            FieldUpdate::Set(text) => match parse(&text) {
-                Ok(value) => FieldUpdate::Set(value),
-                Err(error) => {
-                    self.issue(&[field], error.to_string());
-                    FieldUpdate::Keep
-                }
+    fn parse_text<T: Wire>(&mut self, field: &str, text: &str) -> Option<T> {
+        match T::parse(text) {
+            Ok(value) => Some(value),
+            Err(message) => {
+                self.issue(&[field], message);
+                None
+            }
+        }
+    }
+
+    /// Like [`Self::nullable_string`], then parsed as `T`.
+    pub fn nullable<T: Wire>(&mut self, field: &str) -> FieldUpdate<T> {
+        self.document(field, false, || with_nullable(T::schema()));
+        match self.read_nullable_text(field, 0) {
+            FieldUpdate::Set(text) => match self.parse_text(field, &text) {
+                Some(value) => FieldUpdate::Set(value),
+                None => FieldUpdate::Keep,
             },
             FieldUpdate::Clear => FieldUpdate::Clear,
             FieldUpdate::Keep => FieldUpdate::Keep,
         }
     }
 
-    /// An optional, non-null string parsed into `T`.
-    pub fn optional_parsed<T, E: std::fmt::Display>(
-        &mut self,
-        field: &str,
-        parse: impl FnOnce(&str) -> Result<T, E>,
-    ) -> Option<T> {
-        let text = self.optional_string(field)?;
-        match parse(&text) {
-            Ok(value) => Some(value),
-            Err(error) => {
-                self.issue(&[field], error.to_string());
-                None
-            }
+    /// An optional, non-null `T`.
+    pub fn optional<T: Wire>(&mut self, field: &str) -> Option<T> {
+        self.document(field, false, T::schema);
+        let text = self.read_text(field)?;
+        self.parse_text(field, &text)
+    }
+
+    /// An optional `T` that may also be null, which reads as absent.
+    pub fn optional_or_null<T: Wire>(&mut self, field: &str) -> Option<T> {
+        self.document(field, false, || with_nullable(T::schema()));
+        match self.read_nullable_text(field, 0) {
+            FieldUpdate::Set(text) => self.parse_text(field, &text),
+            FieldUpdate::Clear | FieldUpdate::Keep => None,
         }
     }
 
-    /// A required, non-null string parsed into `T`.
-    pub fn required_parsed<T, E: std::fmt::Display>(
-        &mut self,
-        field: &str,
-        parse: impl FnOnce(&str) -> Result<T, E>,
-    ) -> Option<T> {
+    /// A required, non-null `T`.
+    pub fn required<T: Wire>(&mut self, field: &str) -> Option<T> {
+        self.document(field, true, T::schema);
         if !self.values.contains_key(field) {
-            self.issue(&[field], "Required");
+            if self.docs.is_none() {
+                self.issue(&[field], "Required");
+            }
             return None;
         }
-        self.optional_parsed(field, parse)
+        let text = self.read_text(field)?;
+        self.parse_text(field, &text)
     }
 
-    /// An optional array of strings parsed into `T`. A single string is split on commas,
-    /// as Seam does for query strings and bodies alike.
-    pub fn optional_array<T, E: std::fmt::Display>(
-        &mut self,
-        field: &str,
-        parse: impl Fn(&str) -> Result<T, E>,
-    ) -> Option<Vec<T>> {
+    /// An optional array of `T`. A single string is split on commas, as Seam does for
+    /// query strings and bodies alike.
+    pub fn optional_array<T: Wire>(&mut self, field: &str) -> Option<Vec<T>> {
+        self.document(
+            field,
+            false,
+            || json!({ "type": "array", "items": T::schema() }),
+        );
         let items = match self.take(field)? {
             Value::Array(items) => items,
             Value::String(text) => text
@@ -245,9 +349,9 @@ impl Params {
         for (index, item) in items.iter().enumerate() {
             let index = index.to_string();
             match item {
-                Value::String(text) => match parse(text) {
+                Value::String(text) => match T::parse(text) {
                     Ok(value) => parsed.push(value),
-                    Err(error) => self.issue(&[field, &index], error.to_string()),
+                    Err(message) => self.issue(&[field, &index], message),
                 },
                 other => {
                     let message = format!("Expected string, received {}", type_name(other));
@@ -260,7 +364,10 @@ impl Params {
 
     /// An optional integer greater than zero. Strings are coerced as JavaScript's
     /// `Number()` would.
-    pub fn optional_positive_integer(&mut self, field: &str) -> Option<u64> {
+    pub fn optional_positive_integer(&mut self, field: &str, default: u64) -> Option<u64> {
+        self.document(field, false, || {
+            json!({ "type": "integer", "minimum": 0, "exclusiveMinimum": true, "default": default })
+        });
         let value = self.take(field)?;
         let number = match &value {
             Value::Number(number) => number.as_f64(),
@@ -276,28 +383,10 @@ impl Params {
                 self.issue(&[field], "Expected integer, received float")
             }
             Some(number) if number <= 0.0 => self.issue(&[field], "Number must be greater than 0"),
-            Some(number) => {
-                return Some(if number >= u64::MAX as f64 {
-                    u64::MAX
-                } else {
-                    number as u64
-                });
-            }
+            Some(number) if number >= u64::MAX as f64 => return Some(u64::MAX),
+            Some(number) => return Some(number as u64),
         }
         None
-    }
-
-    /// An optional date-time.
-    pub fn optional_timestamp(&mut self, field: &str) -> Option<Timestamp> {
-        self.optional_parsed(field, Timestamp::parse)
-    }
-
-    /// An optional string that may be null; null reads as absent.
-    pub fn optional_nullable_string(&mut self, field: &str) -> Option<String> {
-        match self.nullable_string(field, 0) {
-            FieldUpdate::Set(text) => Some(text),
-            FieldUpdate::Clear | FieldUpdate::Keep => None,
-        }
     }
 
     pub fn has(&self, field: &str) -> bool {
@@ -338,6 +427,13 @@ impl Params {
             validation_errors,
         })
     }
+}
+
+fn with_nullable(mut schema: Value) -> Value {
+    if let Some(object) = schema.as_object_mut() {
+        object.insert("nullable".into(), Value::Bool(true));
+    }
+    schema
 }
 
 fn describe(issue: &Issue) -> String {
@@ -382,7 +478,7 @@ mod tests {
     fn query_arrays_accept_repeat_bracket_and_comma_forms() {
         for query in ["a=x&a=y", "a[]=x&a[]=y", "a=x,y"] {
             let mut params = Params::from_map(parse_query(query));
-            let items = params.optional_array("a", |text| Ok::<_, String>(text.to_owned()));
+            let items = params.optional_array::<String>("a");
             assert_eq!(items, Some(vec!["x".to_owned(), "y".to_owned()]), "{query}");
         }
     }
@@ -391,8 +487,8 @@ mod tests {
     fn issues_are_reported_together_in_zod_form() {
         let mut params = Params::from_map(json!({"a": 5, "n": "0"}).as_object().unwrap().clone());
         params.nullable_string("a", 1);
-        params.optional_positive_integer("n");
-        params.required_parsed("id", |text| Ok::<_, String>(text.to_owned()));
+        params.optional_positive_integer("n", 1);
+        params.required::<String>("id");
         let Err(ApiError::InvalidInput {
             message,
             validation_errors,

@@ -148,3 +148,42 @@ async fn the_workspace_of_the_caller_can_be_read() {
         app.workspace_id.as_str()
     );
 }
+
+#[tokio::test]
+async fn the_openapi_description_matches_what_the_server_answers() {
+    let app = TestApp::spawn().await;
+    let created = app.create(crate::helpers::jean()).await;
+
+    let response = app
+        .request(Method::GET, "/openapi.json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let document: serde_json::Value = response.json().await.unwrap();
+
+    let schema = &document["components"]["schemas"]["user_identity"];
+    let mut required: Vec<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let mut answered: Vec<&str> = created
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    required.sort_unstable();
+    answered.sort_unstable();
+    assert_eq!(required, answered);
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for (verb, _) in operations.as_object().unwrap() {
+            let method = Method::from_bytes(verb.to_uppercase().as_bytes()).unwrap();
+            let reply = app.call(method, path, None).await;
+            assert_ne!(reply.status, 405, "{verb} {path} is described but refused");
+            assert_ne!(reply.status, 404, "{verb} {path} is described but unrouted");
+        }
+    }
+}

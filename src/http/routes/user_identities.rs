@@ -6,17 +6,17 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::app::AppState;
-use crate::domain::contact::{EmailAddress, PhoneNumber};
 use crate::domain::ids::{UserIdentityId, WorkspaceId};
 use crate::domain::timestamp::Timestamp;
 use crate::domain::user_identity::{
     NewUserIdentity, UserIdentity, UserIdentityLookup, UserIdentityPatch,
 };
 use crate::http::Call;
+use crate::http::LIST;
 use crate::http::error::ApiError;
 use crate::http::pagination::{self, Pagination};
 use crate::http::params::Params;
-use crate::service::user_identities::ListRequest;
+use crate::service::user_identities::{ListPage, ListRequest};
 use crate::store::ListFilter;
 
 /// Largest `limit` served; larger values are capped to it.
@@ -87,47 +87,55 @@ pub fn ok() -> Response {
     Json(OkResponse { ok: true }).into_response()
 }
 
+/// The parameters of `create`.
+pub struct CreateRequest {
+    acs_system_ids: Option<Vec<UserIdentityId>>,
+    new: NewUserIdentity,
+}
+
+impl CreateRequest {
+    pub fn read(params: &mut Params) -> Self {
+        let acs_system_ids = params.optional_array("acs_system_ids");
+        let email_address = params.nullable("email_address");
+        let full_name = params.nullable_string("full_name", 1);
+        let phone_number = params.nullable("phone_number");
+        let user_identity_key = params.nullable_string("user_identity_key", 1);
+        let new = NewUserIdentity {
+            user_identity_key: user_identity_key.into_option(),
+            email_address: email_address.into_option(),
+            phone_number: phone_number.into_option(),
+            full_name: full_name.into_option(),
+        };
+        Self {
+            acs_system_ids,
+            new,
+        }
+    }
+}
+
 /// `POST /user_identities/create`
 pub async fn create(state: AppState, call: Call, mut params: Params) -> Result<Response, ApiError> {
-    let acs_system_ids = params.optional_array("acs_system_ids", str::parse::<UserIdentityId>);
-    let email_address = params.nullable_parsed("email_address", EmailAddress::parse);
-    let full_name = params.nullable_string("full_name", 1);
-    let phone_number = params.nullable_parsed("phone_number", PhoneNumber::parse);
-    let user_identity_key = params.nullable_string("user_identity_key", 1);
+    let request = CreateRequest::read(&mut params);
     params.finish()?;
-    if acs_system_ids.is_some_and(|ids| !ids.is_empty()) {
+    if request.acs_system_ids.is_some_and(|ids| !ids.is_empty()) {
         return Err(acs_system_not_found());
     }
 
-    let new = NewUserIdentity {
-        user_identity_key: user_identity_key.into_option(),
-        email_address: email_address.into_option(),
-        phone_number: phone_number.into_option(),
-        full_name: full_name.into_option(),
-    };
     let identity = state
         .user_identities()
-        .create(call.auth.workspace_id, new)
+        .create(call.auth.workspace_id, request.new)
         .await?;
     Ok(one(&identity))
 }
 
-/// `GET|POST /user_identities/get`, by `user_identity_id` or by `user_identity_key`.
-pub async fn get(state: AppState, call: Call, mut params: Params) -> Result<Response, ApiError> {
-    let lookup = read_lookup(&mut params);
-    params.finish()?;
-
-    let lookup = lookup.ok_or_else(ApiError::user_identity_not_found)?;
-    let identity = state
-        .user_identities()
-        .get(call.auth.workspace_id, &lookup)
-        .await?;
-    Ok(one(&identity))
-}
-
-fn read_lookup(params: &mut Params) -> Option<UserIdentityLookup> {
-    let by_id = params.has("user_identity_id");
-    let by_key = params.has("user_identity_key");
+/// The parameters of `get`: exactly one of `user_identity_id` or `user_identity_key`.
+pub fn read_lookup(params: &mut Params) -> Option<UserIdentityLookup> {
+    let (by_id, by_key) = (
+        params.has("user_identity_id"),
+        params.has("user_identity_key"),
+    );
+    let id = params.optional::<UserIdentityId>("user_identity_id");
+    let key = params.optional::<String>("user_identity_key");
     if by_id == by_key {
         let message = "Provide exactly one of user_identity_id or user_identity_key";
         params.reject(
@@ -140,63 +148,79 @@ fn read_lookup(params: &mut Params) -> Option<UserIdentityLookup> {
         );
         return None;
     }
-    if by_id {
-        params
-            .required_parsed("user_identity_id", str::parse)
-            .map(UserIdentityLookup::Id)
-    } else {
-        params
-            .optional_string("user_identity_key")
-            .map(UserIdentityLookup::Key)
+    id.map(UserIdentityLookup::Id)
+        .or(key.map(UserIdentityLookup::Key))
+}
+
+/// `GET|POST /user_identities/get`
+pub async fn get(state: AppState, call: Call, mut params: Params) -> Result<Response, ApiError> {
+    let lookup = read_lookup(&mut params);
+    params.finish()?;
+
+    let lookup = lookup.ok_or_else(ApiError::user_identity_not_found)?;
+    let identity = state
+        .user_identities()
+        .get(call.auth.workspace_id, &lookup)
+        .await?;
+    Ok(one(&identity))
+}
+
+/// The parameters of `list`.
+pub struct ListParams {
+    request: ListRequest,
+    credential_manager_acs_system_id: Option<UserIdentityId>,
+}
+
+impl ListParams {
+    pub fn read(params: &mut Params) -> Self {
+        let created_before = params.optional("created_before");
+        let credential_manager_acs_system_id = params.optional("credential_manager_acs_system_id");
+        let limit = params.optional_positive_integer("limit", DEFAULT_LIMIT);
+        let page_cursor = params.optional_or_null("page_cursor");
+        let search = params
+            .optional::<String>("search")
+            .filter(|text| !text.is_empty());
+        let user_identity_ids = params.optional_array("user_identity_ids");
+        let limit = limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT) as usize;
+        let filter = ListFilter {
+            search,
+            user_identity_ids,
+            created_before,
+        };
+        let request = ListRequest {
+            filter,
+            limit,
+            page_cursor,
+        };
+        Self {
+            request,
+            credential_manager_acs_system_id,
+        }
     }
 }
 
 /// `GET|POST /user_identities/list`
 pub async fn list(state: AppState, call: Call, mut params: Params) -> Result<Response, ApiError> {
-    let created_before = params.optional_timestamp("created_before");
-    let credential_manager = params.optional_parsed(
-        "credential_manager_acs_system_id",
-        str::parse::<UserIdentityId>,
-    );
-    let limit = params
-        .optional_positive_integer("limit")
-        .unwrap_or(DEFAULT_LIMIT)
-        .min(MAX_LIMIT);
-    let page_cursor = params.optional_nullable_string("page_cursor");
-    let search = params
-        .optional_string("search")
-        .filter(|text| !text.is_empty());
-    let user_identity_ids = params.optional_array("user_identity_ids", str::parse);
+    let ListParams {
+        request,
+        credential_manager_acs_system_id,
+    } = ListParams::read(&mut params);
     params.finish()?;
 
-    let filter = ListFilter {
-        search,
-        user_identity_ids,
-        created_before,
-    };
-    let request = ListRequest {
-        filter,
-        limit: limit as usize,
-        page_cursor,
-    };
-    let page = if credential_manager.is_some() {
+    let page = match credential_manager_acs_system_id {
         // No identity here is enrolled with a credential manager, so that filter matches none.
-        crate::service::user_identities::ListPage {
+        Some(_) => ListPage {
             user_identities: Vec::new(),
             next_page_cursor: None,
+        },
+        None => {
+            state
+                .user_identities()
+                .list(call.auth.workspace_id, request.clone())
+                .await?
         }
-    } else {
-        state
-            .user_identities()
-            .list(call.auth.workspace_id, request.clone())
-            .await?
     };
-    let pagination = pagination::block(
-        &call,
-        "/user_identities/list",
-        page.next_page_cursor,
-        &request,
-    );
+    let pagination = pagination::block(&call, LIST.path, page.next_page_cursor, &request);
     let user_identities = page
         .user_identities
         .iter()
@@ -210,32 +234,55 @@ pub async fn list(state: AppState, call: Call, mut params: Params) -> Result<Res
     .into_response())
 }
 
+/// The parameters of `update`.
+pub struct UpdateRequest {
+    user_identity_id: Option<UserIdentityId>,
+    patch: UserIdentityPatch,
+}
+
+impl UpdateRequest {
+    pub fn read(params: &mut Params) -> Self {
+        let email_address = params.nullable("email_address");
+        let full_name = params.nullable_string("full_name", 1);
+        let phone_number = params.nullable("phone_number");
+        let user_identity_id = params.required("user_identity_id");
+        let user_identity_key = params.nullable_string("user_identity_key", 1);
+        let patch = UserIdentityPatch {
+            user_identity_key,
+            email_address,
+            phone_number,
+            full_name,
+        };
+        Self {
+            user_identity_id,
+            patch,
+        }
+    }
+}
+
 /// `PATCH|POST /user_identities/update`; reads the JSON body only.
 pub async fn update(state: AppState, call: Call, mut params: Params) -> Result<Response, ApiError> {
-    let email_address = params.nullable_parsed("email_address", EmailAddress::parse);
-    let full_name = params.nullable_string("full_name", 1);
-    let phone_number = params.nullable_parsed("phone_number", PhoneNumber::parse);
-    let user_identity_id = params.required_parsed("user_identity_id", str::parse);
-    let user_identity_key = params.nullable_string("user_identity_key", 1);
+    let request = UpdateRequest::read(&mut params);
     params.finish()?;
 
-    let patch = UserIdentityPatch {
-        user_identity_key,
-        email_address,
-        phone_number,
-        full_name,
-    };
-    let id = user_identity_id.ok_or_else(ApiError::user_identity_not_found)?;
+    let id = request
+        .user_identity_id
+        .ok_or_else(ApiError::user_identity_not_found)?;
     state
         .user_identities()
-        .update(call.auth.workspace_id, id, patch)
+        .update(call.auth.workspace_id, id, request.patch)
         .await?;
     Ok(ok())
 }
 
+/// The parameters of `delete`.
+pub fn read_delete(params: &mut Params) -> Option<UserIdentityId> {
+    params.required("user_identity_id")
+}
+
 /// `DELETE|POST /user_identities/delete`
 pub async fn delete(state: AppState, call: Call, mut params: Params) -> Result<Response, ApiError> {
-    let user_identity_id = params.required_parsed("user_identity_id", str::parse);
+    let user_identity_id = read_delete(&mut params);
     params.finish()?;
 
     let id = user_identity_id.ok_or_else(ApiError::user_identity_not_found)?;
