@@ -176,7 +176,10 @@ impl ListParams {
         let created_before = params.optional("created_before");
         let credential_manager_acs_system_id = params.optional("credential_manager_acs_system_id");
         let limit = params.optional_positive_integer("limit", DEFAULT_LIMIT);
-        let page_cursor = params.optional_or_null("page_cursor");
+        // The SDKs send `page_cursor=` for a null cursor: it means the first page.
+        let page_cursor = params
+            .optional_or_null::<String>("page_cursor")
+            .filter(|c| !c.is_empty());
         let search = params
             .optional::<String>("search")
             .filter(|text| !text.is_empty());

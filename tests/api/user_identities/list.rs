@@ -183,6 +183,25 @@ async fn list_refuses_a_cursor_reused_with_different_parameters() {
 }
 
 #[tokio::test]
+async fn list_reads_an_empty_or_null_cursor_as_the_first_page() {
+    let app = TestApp::spawn().await;
+    let ids = seed(&app, 3).await;
+
+    let empty = app
+        .get("/user_identities/list?limit=2&page_cursor=&_strict=true")
+        .await;
+    let null = app
+        .post(
+            "/user_identities/list",
+            json!({"limit": 2, "page_cursor": null}),
+        )
+        .await;
+
+    assert_eq!(ids_of(empty.assert_ok()), ids[..2].to_vec());
+    assert_eq!(ids_of(null.assert_ok()), ids[..2].to_vec());
+}
+
+#[tokio::test]
 async fn list_refuses_a_malformed_cursor() {
     let app = TestApp::spawn().await;
 
