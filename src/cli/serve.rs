@@ -11,7 +11,7 @@ use tokio::net::TcpListener;
 use super::{DEFAULT_DATABASE, DatabaseArgs};
 use crate::app::{AppConfig, build_app};
 use crate::service::credentials;
-use crate::store::{self, SharedStore};
+use crate::store::{self, ConnectOptions, SharedStore};
 
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
@@ -34,6 +34,57 @@ pub struct ServeArgs {
     /// Base URL used in `next_page_url` (default: http://<Host header>).
     #[arg(long, env = "IDENTITY_SERVER_PUBLIC_URL")]
     pub public_url: Option<String>,
+
+    #[command(flatten)]
+    pub pool: PoolArgs,
+}
+
+/// Connection pool settings; PostgreSQL only (SQLite ignores them).
+#[derive(Debug, Clone, Args)]
+pub struct PoolArgs {
+    /// Most database connections this process opens. Across instances, keep the sum
+    /// below PostgreSQL's max_connections.
+    #[arg(long, env = "IDENTITY_SERVER_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: usize,
+
+    /// Seconds a statement may run before PostgreSQL cancels it (the request answers 503).
+    #[arg(
+        long,
+        env = "IDENTITY_SERVER_DB_STATEMENT_TIMEOUT_SECONDS",
+        default_value_t = 5.0
+    )]
+    pub db_statement_timeout_seconds: f64,
+
+    /// Seconds to wait for a new connection, or for a free one when the pool is full,
+    /// before the request answers 503.
+    #[arg(
+        long,
+        env = "IDENTITY_SERVER_DB_CONNECT_TIMEOUT_SECONDS",
+        default_value_t = 5.0
+    )]
+    pub db_connect_timeout_seconds: f64,
+}
+
+impl Default for PoolArgs {
+    fn default() -> Self {
+        let defaults = ConnectOptions::default();
+        Self {
+            db_pool_size: defaults.pool_size,
+            db_statement_timeout_seconds: defaults.statement_timeout.as_secs_f64(),
+            db_connect_timeout_seconds: defaults.connect_timeout.as_secs_f64(),
+        }
+    }
+}
+
+impl PoolArgs {
+    pub fn connect_options(&self) -> ConnectOptions {
+        let seconds = |value: f64| Duration::from_secs_f64(value.max(0.001));
+        ConnectOptions {
+            pool_size: self.db_pool_size.max(1),
+            statement_timeout: seconds(self.db_statement_timeout_seconds),
+            connect_timeout: seconds(self.db_connect_timeout_seconds),
+        }
+    }
 }
 
 impl Default for ServeArgs {
@@ -45,12 +96,13 @@ impl Default for ServeArgs {
             },
             credential_cache_seconds: 5.0,
             public_url: None,
+            pool: PoolArgs::default(),
         }
     }
 }
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let store = store::connect(&args.database.database)
+    let store = store::connect_with(&args.database.database, &args.pool.connect_options())
         .await
         .context("opening the database")?;
     bootstrap(&store).await?;

@@ -2,9 +2,11 @@
 //! PostgreSQL (for many instances on one database). SQL lives in the implementations only;
 //! nothing above this module knows which one runs.
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -89,6 +91,39 @@ pub struct PageRequest {
     pub limit: usize,
 }
 
+/// How busy a connection pool is, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub max_size: usize,
+    /// Connections open, in use or idle.
+    pub size: usize,
+    /// Idle connections ready for a request.
+    pub available: usize,
+    /// Requests waiting for a connection.
+    pub waiting: usize,
+}
+
+/// Settings for server databases; the embedded SQLite store ignores them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// Most connections one process opens.
+    pub pool_size: usize,
+    /// Longest a statement may run; past it the request answers 503.
+    pub statement_timeout: Duration,
+    /// Longest to wait for a new connection, or for a free one when the pool is full.
+    pub connect_timeout: Duration,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            pool_size: 16,
+            statement_timeout: Duration::from_secs(5),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
 /// Every persistence operation the service needs. Implementations assign
 /// `user_identity_id` and `created_at` on insert, keep uniqueness with unique indexes and
 /// make a write durable before its call returns `Ok`.
@@ -96,6 +131,11 @@ pub struct PageRequest {
 pub trait Store: Send + Sync + 'static {
     /// Succeeds when the database answers a trivial query.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// The connection pool's occupancy, for stores that pool connections.
+    fn pool_status(&self) -> Option<PoolStatus> {
+        None
+    }
 
     async fn create_workspace(&self, name: &str) -> StoreResult<Workspace>;
 
@@ -181,11 +221,21 @@ pub trait Store: Send + Sync + 'static {
 
 pub type SharedStore = Arc<dyn Store>;
 
-/// Opens the store a database URL names (`sqlite://PATH` or `postgres://...`) and applies
-/// pending migrations.
+/// Opens the store a database URL names (`sqlite://PATH` or `postgres://...`) with
+/// default options and applies pending migrations.
 pub async fn connect(url: &str) -> anyhow::Result<SharedStore> {
+    connect_with(url, &ConnectOptions::default()).await
+}
+
+/// Like [`connect`], with pool and timeout settings for a server database.
+pub async fn connect_with(url: &str, options: &ConnectOptions) -> anyhow::Result<SharedStore> {
     if let Some(path) = sqlite::path_from_url(url) {
         return Ok(Arc::new(sqlite::SqliteStore::open(&path)?));
+    }
+    if postgres::is_postgres_url(url) {
+        return Ok(Arc::new(
+            postgres::PostgresStore::connect(url, options).await?,
+        ));
     }
     anyhow::bail!("unsupported database URL (expected sqlite://PATH or postgres://...)")
 }

@@ -1,0 +1,434 @@
+//! The PostgreSQL store, for any number of server instances on one database: a pool of
+//! connections with prepared statements, unique indexes for every uniqueness rule, and
+//! nothing kept in the process that another instance would need.
+
+mod migrations;
+mod user_identities;
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use deadpool_postgres::{
+    Manager, ManagerConfig, Object, Pool, PoolError, RecyclingMethod, Runtime,
+};
+use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
+
+use super::{
+    ApiKeyRecord, ConnectOptions, ListFilter, PageRequest, PersonalAccessTokenRecord, PoolStatus,
+    Store, StoreError, StoreResult, Workspace,
+};
+use crate::domain::credential::TokenHash;
+use crate::domain::ids::{UserIdentityId, WorkspaceId};
+use crate::domain::timestamp::Timestamp;
+use crate::domain::user_identity::{
+    NewUserIdentity, UniqueField, UserIdentity, UserIdentityLookup, UserIdentityPatch,
+};
+
+/// Whether a URL names a PostgreSQL database.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl PostgresStore {
+    /// Connects, applies pending migrations (one instance at a time) and builds the pool.
+    /// Fails when the database cannot be reached within the connect timeout.
+    pub async fn connect(url: &str, options: &ConnectOptions) -> anyhow::Result<Self> {
+        let config = client_config(url, options)?;
+        let (mut client, connection) = config
+            .connect(NoTls)
+            .await
+            .context("connecting to PostgreSQL")?;
+        let connection = tokio::spawn(connection);
+        migrations::apply(&mut client)
+            .await
+            .context("applying PostgreSQL migrations")?;
+        drop(client);
+        let _ = connection.await;
+
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(options.connect_timeout))
+            .create_timeout(Some(options.connect_timeout))
+            .recycle_timeout(Some(options.connect_timeout))
+            .build()
+            .context("building the PostgreSQL connection pool")?;
+        Ok(Self { pool })
+    }
+
+    /// A pooled connection; `Unavailable` when none can be had within the connect timeout.
+    async fn client(&self) -> StoreResult<Object> {
+        self.pool.get().await.map_err(map_pool_error)
+    }
+
+    /// The plan PostgreSQL picks for the list query these arguments build, as `EXPLAIN`
+    /// prints it. For tests and operators checking that lists and searches use indexes.
+    pub async fn explain_list(
+        &self,
+        workspace_id: WorkspaceId,
+        filter: &ListFilter,
+        page: PageRequest,
+    ) -> StoreResult<String> {
+        let client = self.client().await?;
+        user_identities::explain_list(&client, workspace_id, filter, page).await
+    }
+}
+
+/// The driver's settings: the URL's, plus our timeouts and an application name that shows
+/// in `pg_stat_activity`.
+fn client_config(url: &str, options: &ConnectOptions) -> anyhow::Result<tokio_postgres::Config> {
+    let mut config: tokio_postgres::Config = url
+        .parse()
+        .context("parsing the PostgreSQL URL (expected postgres://USER@HOST/DB)")?;
+    let statement_timeout = format!(
+        "-c statement_timeout={}",
+        options.statement_timeout.as_millis()
+    );
+    let server_options = match config.get_options() {
+        Some(given) if !given.is_empty() => format!("{given} {statement_timeout}"),
+        _ => statement_timeout,
+    };
+    config
+        .options(server_options)
+        .connect_timeout(options.connect_timeout)
+        .keepalives_idle(Duration::from_secs(30));
+    if config.get_application_name().is_none() {
+        config.application_name("identity-server");
+    }
+    Ok(config)
+}
+
+/// Maps driver errors to store errors. Unique violations name the field their index
+/// protects; a missing workspace row (foreign key) is `NotFound`; lost connections,
+/// timeouts, shutdowns and exhausted resources are `Unavailable`, so callers answer 503.
+fn map_error(error: tokio_postgres::Error) -> StoreError {
+    let Some(db) = error.as_db_error() else {
+        // Not a server answer: the connection broke, timed out or never opened.
+        return StoreError::Unavailable(error.to_string());
+    };
+    let code = db.code();
+    if *code == SqlState::UNIQUE_VIOLATION {
+        if let Some(field) = db.constraint().and_then(unique_field) {
+            return StoreError::Conflict(field);
+        }
+    }
+    if *code == SqlState::FOREIGN_KEY_VIOLATION {
+        return StoreError::NotFound;
+    }
+    let class = &code.code()[..2];
+    let transient = matches!(class, "08" | "40" | "53" | "57" | "58");
+    if transient {
+        StoreError::Unavailable(db.to_string())
+    } else {
+        StoreError::Other(db.to_string())
+    }
+}
+
+fn map_pool_error(error: PoolError) -> StoreError {
+    match error {
+        PoolError::Backend(error) => map_error(error),
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+fn unique_field(index: &str) -> Option<UniqueField> {
+    match index {
+        "user_identities_unique_key" => Some(UniqueField::UserIdentityKey),
+        "user_identities_unique_email" => Some(UniqueField::EmailAddress),
+        "user_identities_unique_phone" => Some(UniqueField::PhoneNumber),
+        _ => None,
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        map_error(error)
+    }
+}
+
+fn token_hash(bytes: &[u8]) -> StoreResult<TokenHash> {
+    TokenHash::from_bytes(bytes)
+        .ok_or_else(|| StoreError::Other("a stored secret hash is not 32 bytes".into()))
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> StoreResult<()> {
+        let client = self.client().await?;
+        client.simple_query("SELECT 1").await?;
+        Ok(())
+    }
+
+    fn pool_status(&self) -> Option<PoolStatus> {
+        let status = self.pool.status();
+        Some(PoolStatus {
+            max_size: status.max_size,
+            size: status.size,
+            available: status.available,
+            waiting: status.waiting,
+        })
+    }
+
+    async fn create_workspace(&self, name: &str) -> StoreResult<Workspace> {
+        let workspace = Workspace {
+            workspace_id: WorkspaceId::new_random(),
+            name: name.to_owned(),
+            created_at: Timestamp::now(),
+        };
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "INSERT INTO workspaces (workspace_id, name, created_at) VALUES ($1, $2, $3)",
+            )
+            .await?;
+        client
+            .execute(
+                &statement,
+                &[
+                    workspace.workspace_id.as_uuid(),
+                    &workspace.name,
+                    &workspace.created_at.as_millis(),
+                ],
+            )
+            .await?;
+        Ok(workspace)
+    }
+
+    async fn workspace(&self, workspace_id: WorkspaceId) -> StoreResult<Option<Workspace>> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT workspace_id, name, created_at FROM workspaces WHERE workspace_id = $1",
+            )
+            .await?;
+        let row = client
+            .query_opt(&statement, &[workspace_id.as_uuid()])
+            .await?;
+        Ok(row.map(|row| Workspace {
+            workspace_id: WorkspaceId::from_uuid(row.get(0)),
+            name: row.get(1),
+            created_at: Timestamp::from_millis(row.get(2)),
+        }))
+    }
+
+    async fn count_workspaces(&self) -> StoreResult<u64> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached("SELECT count(*) FROM workspaces")
+            .await?;
+        let count: i64 = client.query_one(&statement, &[]).await?.get(0);
+        Ok(count.unsigned_abs())
+    }
+
+    async fn insert_api_key(
+        &self,
+        workspace_id: WorkspaceId,
+        public_id: &str,
+        secret_hash: &TokenHash,
+    ) -> StoreResult<()> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "INSERT INTO api_keys (public_id, workspace_id, secret_hash, created_at)
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .await?;
+        client
+            .execute(
+                &statement,
+                &[
+                    &public_id,
+                    workspace_id.as_uuid(),
+                    &secret_hash.as_bytes().as_slice(),
+                    &Timestamp::now().as_millis(),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_personal_access_token(
+        &self,
+        public_id: &str,
+        secret_hash: &TokenHash,
+        workspace_ids: &[WorkspaceId],
+    ) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await?;
+        let token = transaction
+            .prepare_cached(
+                "INSERT INTO personal_access_tokens (public_id, secret_hash, created_at)
+                 VALUES ($1, $2, $3)",
+            )
+            .await?;
+        transaction
+            .execute(
+                &token,
+                &[
+                    &public_id,
+                    &secret_hash.as_bytes().as_slice(),
+                    &Timestamp::now().as_millis(),
+                ],
+            )
+            .await?;
+        let grant = transaction
+            .prepare_cached(
+                "INSERT INTO personal_access_token_workspaces (public_id, workspace_id)
+                 SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        let uuids: Vec<uuid::Uuid> = workspace_ids.iter().map(|id| *id.as_uuid()).collect();
+        transaction.execute(&grant, &[&public_id, &uuids]).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    async fn api_key(&self, public_id: &str) -> StoreResult<Option<ApiKeyRecord>> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT workspace_id, secret_hash FROM api_keys
+                 WHERE public_id = $1 AND revoked_at IS NULL",
+            )
+            .await?;
+        let Some(row) = client.query_opt(&statement, &[&public_id]).await? else {
+            return Ok(None);
+        };
+        Ok(Some(ApiKeyRecord {
+            workspace_id: WorkspaceId::from_uuid(row.get(0)),
+            secret_hash: token_hash(row.get(1))?,
+        }))
+    }
+
+    async fn personal_access_token(
+        &self,
+        public_id: &str,
+    ) -> StoreResult<Option<PersonalAccessTokenRecord>> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "SELECT t.secret_hash,
+                     array(SELECT w.workspace_id FROM personal_access_token_workspaces w
+                           WHERE w.public_id = t.public_id ORDER BY w.workspace_id)
+                 FROM personal_access_tokens t
+                 WHERE t.public_id = $1 AND t.revoked_at IS NULL",
+            )
+            .await?;
+        let Some(row) = client.query_opt(&statement, &[&public_id]).await? else {
+            return Ok(None);
+        };
+        let workspace_ids: Vec<uuid::Uuid> = row.get(1);
+        Ok(Some(PersonalAccessTokenRecord {
+            secret_hash: token_hash(row.get(0))?,
+            workspace_ids: workspace_ids
+                .into_iter()
+                .map(WorkspaceId::from_uuid)
+                .collect(),
+        }))
+    }
+
+    async fn revoke_api_key(&self, public_id: &str) -> StoreResult<()> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "UPDATE api_keys SET revoked_at = $1 WHERE public_id = $2 AND revoked_at IS NULL",
+            )
+            .await?;
+        let changed = client
+            .execute(&statement, &[&Timestamp::now().as_millis(), &public_id])
+            .await?;
+        found(changed)
+    }
+
+    async fn revoke_personal_access_token(&self, public_id: &str) -> StoreResult<()> {
+        let client = self.client().await?;
+        let statement = client
+            .prepare_cached(
+                "UPDATE personal_access_tokens SET revoked_at = $1
+                 WHERE public_id = $2 AND revoked_at IS NULL",
+            )
+            .await?;
+        let changed = client
+            .execute(&statement, &[&Timestamp::now().as_millis(), &public_id])
+            .await?;
+        found(changed)
+    }
+
+    async fn create_user_identity(
+        &self,
+        workspace_id: WorkspaceId,
+        new: NewUserIdentity,
+    ) -> StoreResult<UserIdentity> {
+        let client = self.client().await?;
+        user_identities::insert(&client, workspace_id, new).await
+    }
+
+    async fn bulk_create_user_identities(
+        &self,
+        workspace_id: WorkspaceId,
+        new: Vec<NewUserIdentity>,
+    ) -> StoreResult<usize> {
+        let client = self.client().await?;
+        user_identities::insert_many(&client, workspace_id, new).await
+    }
+
+    async fn user_identity(
+        &self,
+        workspace_id: WorkspaceId,
+        lookup: &UserIdentityLookup,
+    ) -> StoreResult<Option<UserIdentity>> {
+        let client = self.client().await?;
+        user_identities::find(&client, workspace_id, lookup).await
+    }
+
+    async fn list_user_identities(
+        &self,
+        workspace_id: WorkspaceId,
+        filter: &ListFilter,
+        page: PageRequest,
+    ) -> StoreResult<Vec<UserIdentity>> {
+        let client = self.client().await?;
+        user_identities::list(&client, workspace_id, filter, page).await
+    }
+
+    async fn update_user_identity(
+        &self,
+        workspace_id: WorkspaceId,
+        user_identity_id: UserIdentityId,
+        patch: UserIdentityPatch,
+    ) -> StoreResult<()> {
+        let client = self.client().await?;
+        user_identities::update(&client, workspace_id, user_identity_id, &patch).await
+    }
+
+    async fn delete_user_identity(
+        &self,
+        workspace_id: WorkspaceId,
+        user_identity_id: UserIdentityId,
+    ) -> StoreResult<()> {
+        let client = self.client().await?;
+        user_identities::delete(&client, workspace_id, user_identity_id).await
+    }
+}
+
+/// `NotFound` when a write touched no row.
+fn found(changed: u64) -> StoreResult<()> {
+    if changed == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
