@@ -8,6 +8,7 @@ use axum::Router;
 use crate::http;
 use crate::service::credentials::Authenticator;
 use crate::service::user_identities::UserIdentities;
+use crate::service::workspaces::Workspaces;
 use crate::store::SharedStore;
 
 /// Settings the HTTP application needs (the listener is the caller's business).
@@ -37,6 +38,7 @@ pub struct AppState {
 struct Inner {
     store: SharedStore,
     user_identities: UserIdentities,
+    workspaces: Workspaces,
     authenticator: Authenticator,
     public_url: Option<String>,
 }
@@ -45,6 +47,7 @@ impl AppState {
     pub fn new(store: SharedStore, config: &AppConfig) -> Self {
         let inner = Inner {
             user_identities: UserIdentities::new(store.clone()),
+            workspaces: Workspaces::new(store.clone()),
             authenticator: Authenticator::new(store.clone(), config.credential_cache_ttl),
             public_url: config
                 .public_url
@@ -63,6 +66,10 @@ impl AppState {
 
     pub fn user_identities(&self) -> &UserIdentities {
         &self.inner.user_identities
+    }
+
+    pub fn workspaces(&self) -> &Workspaces {
+        &self.inner.workspaces
     }
 
     pub fn authenticator(&self) -> &Authenticator {

@@ -3,6 +3,7 @@
 pub mod credentials;
 pub mod pagination;
 pub mod user_identities;
+pub mod workspaces;
 
 use crate::domain::user_identity::UniqueField;
 use crate::store::StoreError;

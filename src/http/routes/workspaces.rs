@@ -33,15 +33,15 @@ struct GetResponse {
 pub async fn get(state: AppState, call: Call, params: Params) -> Result<Response, ApiError> {
     params.finish()?;
 
+    let not_found = ApiError::NotFound {
+        error_type: "workspace_not_found",
+        message: "Workspace not found",
+    };
     let workspace = state
-        .store()
-        .workspace(call.auth.workspace_id)
-        .await
-        .map_err(|error| ApiError::from(crate::service::ServiceError::from(error)))?
-        .ok_or(ApiError::NotFound {
-            error_type: "workspace_not_found",
-            message: "Workspace not found",
-        })?;
+        .workspaces()
+        .get(call.auth.workspace_id)
+        .await?
+        .ok_or(not_found)?;
     let view = WorkspaceView {
         workspace_id: workspace.workspace_id,
         company_name: workspace.name.clone(),
