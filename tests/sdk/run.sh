@@ -132,8 +132,13 @@ run_against() {
   done
 
   stop_server
-  if grep -qiE 'panicked|thread .* panicked' "$work/server.log"; then
+  if grep -q 'panicked' "$work/server.log"; then
     echo "sdk: the server panicked during the $backend run; see $work/server.log"
+    runner_failures=$((runner_failures + 1))
+  fi
+  # Project standard: no key, email, phone or name in the server's logs.
+  if grep -qE 'jean@example\.com|\+15555550110|Jean Doe|seam_[A-Za-z0-9]' "$work/server.log"; then
+    echo "sdk: the server logged a secret or personal data during the $backend run; see $work/server.log"
     runner_failures=$((runner_failures + 1))
   fi
 }

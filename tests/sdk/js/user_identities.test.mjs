@@ -244,6 +244,17 @@ describe('list', () => {
     assert.deepEqual(everything, created)
   })
 
+  test('a null page_cursor returns the first page', async () => {
+    const created = []
+    for (const n of [0, 1, 2]) created.push(await createPerson(seam, n))
+    created.sort(byCreation)
+
+    // The SDK serializes null as an empty query value: page_cursor=
+    const listed = await seam.userIdentities.list({ page_cursor: null, limit: 2 })
+
+    assert.deepEqual(listed, created.slice(0, 2))
+  })
+
   test('createPaginator with a search stays within the search', async () => {
     const matching = []
     for (const n of [0, 1, 2, 3, 4]) matching.push(await createPerson(seam, n, { full_name: `Searchable ${n}` }))

@@ -165,6 +165,16 @@ def test_paginator_walks_more_than_one_page(seam: Seam):
     assert everything == created
 
 
+def test_list_with_null_page_cursor_returns_the_first_page(seam: Seam):
+    created = sorted((create_person(seam, n) for n in range(3)), key=sort_key)
+
+    # The SDK sends NULL as an empty query value: page_cursor=
+    listed = seam.user_identities.list(page_cursor=NULL, limit=2)
+
+    assert listed == created[:2]
+    assert listed.pagination["has_next_page"] is True
+
+
 def test_paginator_with_search_stays_within_the_search(seam: Seam):
     matching = [create_person(seam, n, full_name=f"Searchable {n}") for n in range(5)]
     create_person(seam, 99, full_name="Hidden")

@@ -106,6 +106,7 @@ const errorEnvelope = compile({
         message: { type: 'string', minLength: 1 },
         validation_errors: {
           type: 'object',
+          properties: { _errors: { type: 'array', items: { type: 'string' } } },
           additionalProperties: {
             type: 'object',
             required: ['_errors'],
