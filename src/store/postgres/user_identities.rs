@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::domain::ids::{UserIdentityId, WorkspaceId};
 use crate::domain::timestamp::Timestamp;
 use crate::domain::user_identity::{
-    FieldUpdate, NewUserIdentity, UserIdentity, UserIdentityLookup, UserIdentityPatch,
+    FieldUpdate, NewUserIdentity, UniqueField, UserIdentity, UserIdentityLookup, UserIdentityPatch,
 };
 use crate::store::{ListFilter, PageRequest, StoreError, StoreResult};
 
@@ -16,6 +16,15 @@ const COLUMNS: &str = "u.user_identity_id, u.workspace_id, u.user_identity_key, 
                        u.phone_number, u.full_name, u.created_at";
 
 type Param = Box<dyn ToSql + Sync + Send>;
+
+/// When a write collides on several unique fields, the one reported. SQLite checks its
+/// unique indexes newest first, so this is its order; PostgreSQL checks in creation order
+/// and reports the first, so [`name_conflict`] looks again to report the same field.
+const CONFLICT_PRECEDENCE: [UniqueField; 3] = [
+    UniqueField::PhoneNumber,
+    UniqueField::EmailAddress,
+    UniqueField::UserIdentityKey,
+];
 
 fn from_row(row: &Row) -> UserIdentity {
     UserIdentity {
@@ -67,7 +76,7 @@ pub async fn insert(
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .await?;
-    client
+    let inserted = client
         .execute(
             &statement,
             &[
@@ -80,8 +89,73 @@ pub async fn insert(
                 &identity.created_at.as_millis(),
             ],
         )
-        .await?;
-    Ok(identity)
+        .await;
+    match inserted.map_err(StoreError::from) {
+        Ok(_) => Ok(identity),
+        Err(StoreError::Conflict(field)) => {
+            let taken = Taken {
+                key: identity.user_identity_key.as_deref(),
+                email: identity.email_address.as_deref(),
+                phone: identity.phone_number.as_deref(),
+            };
+            Err(name_conflict(client, workspace_id, None, taken, field).await)
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// The values a refused write tried to take.
+struct Taken<'a> {
+    key: Option<&'a str>,
+    email: Option<&'a str>,
+    phone: Option<&'a str>,
+}
+
+/// The conflict to report for a write the index named `reported` refused: the first
+/// field in [`CONFLICT_PRECEDENCE`] that another identity holds.
+async fn name_conflict(
+    client: &impl GenericClient,
+    workspace_id: WorkspaceId,
+    writer: Option<UserIdentityId>,
+    taken: Taken<'_>,
+    reported: UniqueField,
+) -> StoreError {
+    let lookup = async {
+        let statement = client
+            .prepare_cached(
+                "SELECT coalesce(bool_or(phone_number = $3), false),
+                     coalesce(bool_or(lower(email_address) = lower($4)), false),
+                     coalesce(bool_or(user_identity_key = $5), false)
+                 FROM user_identities
+                 WHERE workspace_id = $1 AND user_identity_id IS DISTINCT FROM $2
+                     AND (phone_number = $3 OR lower(email_address) = lower($4)
+                          OR user_identity_key = $5)",
+            )
+            .await?;
+        let writer = writer.map(|id| *id.as_uuid());
+        let row = client
+            .query_one(
+                &statement,
+                &[
+                    workspace_id.as_uuid(),
+                    &writer,
+                    &taken.phone,
+                    &taken.email,
+                    &taken.key,
+                ],
+            )
+            .await?;
+        Ok::<_, tokio_postgres::Error>([row.get::<_, bool>(0), row.get(1), row.get(2)])
+    };
+    let field = match lookup.await {
+        Ok(held) => CONFLICT_PRECEDENCE
+            .into_iter()
+            .zip(held)
+            .find_map(|(field, held)| held.then_some(field))
+            .unwrap_or(reported),
+        Err(_) => reported,
+    };
+    StoreError::Conflict(field)
 }
 
 /// Inserts every row in one statement, so the call is all or nothing.
@@ -300,7 +374,7 @@ pub async fn update(
              WHERE user_identity_id = $1 AND workspace_id = $2",
         )
         .await?;
-    let changed = client
+    let updated = client
         .execute(
             &statement,
             &[
@@ -316,7 +390,20 @@ pub async fn update(
                 &name,
             ],
         )
-        .await?;
+        .await;
+    let changed = match updated.map_err(StoreError::from) {
+        Ok(changed) => changed,
+        Err(StoreError::Conflict(field)) => {
+            let taken = Taken {
+                key: key.as_deref(),
+                email: email.as_deref(),
+                phone: phone.as_deref(),
+            };
+            let writer = Some(user_identity_id);
+            return Err(name_conflict(client, workspace_id, writer, taken, field).await);
+        }
+        Err(error) => return Err(error),
+    };
     if changed == 0 {
         Err(StoreError::NotFound)
     } else {
