@@ -49,16 +49,45 @@ impl Timestamp {
 }
 
 impl fmt::Display for Timestamp {
-    /// Formats as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    /// Formats as `YYYY-MM-DDTHH:MM:SS.mmmZ` (years 0 to 9999; others are clamped).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let nanos = i128::from(self.0) * 1_000_000;
-        let moment = OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| fmt::Error)?;
-        let layout = format_description!(
-            "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
-        );
-        let text = moment.format(layout).map_err(|_| fmt::Error)?;
-        f.write_str(&text)
+        let millis = self.0.clamp(MIN_MILLIS, MAX_MILLIS);
+        let (days, millis_of_day) = (millis.div_euclid(86_400_000), millis.rem_euclid(86_400_000));
+        let (year, month, day) = civil_from_days(days);
+        let seconds_of_day = millis_of_day / 1000;
+        write!(
+            f,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+            seconds_of_day / 3600,
+            seconds_of_day / 60 % 60,
+            seconds_of_day % 60,
+            millis_of_day % 1000
+        )
     }
+}
+
+/// 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z.
+const MIN_MILLIS: i64 = -62_167_219_200_000;
+const MAX_MILLIS: i64 = 253_402_300_799_999;
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
+/// `civil_from_days` algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 impl serde::Serialize for Timestamp {
@@ -75,6 +104,36 @@ mod tests {
     fn display_uses_milliseconds_and_z() {
         let stamp = Timestamp::from_millis(1_704_951_470_264);
         assert_eq!(stamp.to_string(), "2024-01-11T05:37:50.264Z");
+        assert_eq!(
+            Timestamp::from_millis(0).to_string(),
+            "1970-01-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            Timestamp::from_millis(-1).to_string(),
+            "1969-12-31T23:59:59.999Z"
+        );
+        assert_eq!(
+            Timestamp::from_millis(951_782_400_000).to_string(),
+            "2000-02-29T00:00:00.000Z"
+        );
+        assert_eq!(
+            Timestamp::from_millis(i64::MAX).to_string(),
+            "9999-12-31T23:59:59.999Z"
+        );
+    }
+
+    #[test]
+    fn display_agrees_with_parse_across_many_dates() {
+        let mut millis = MIN_MILLIS;
+        while millis < MAX_MILLIS {
+            let text = Timestamp::from_millis(millis).to_string();
+            assert_eq!(
+                Timestamp::parse(&text),
+                Ok(Timestamp::from_millis(millis)),
+                "{text}"
+            );
+            millis += 7_777_777_777_777;
+        }
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The user identity: who a person is in one workspace, independent of any access system.
 
+use std::borrow::Cow;
+
 use super::contact::{EmailAddress, PhoneNumber};
 use super::ids::{UserIdentityId, WorkspaceId};
 use super::timestamp::Timestamp;
@@ -21,7 +23,7 @@ impl UserIdentity {
     /// Seam's `display_name`, which is never empty: the full name, else the email address,
     /// else the phone number, else the key, else a label built from the id. Derived on
     /// every read, so it always reflects the latest update.
-    pub fn display_name(&self) -> String {
+    pub fn display_name(&self) -> Cow<'_, str> {
         [
             &self.full_name,
             &self.email_address,
@@ -31,8 +33,10 @@ impl UserIdentity {
         .into_iter()
         .flatten()
         .find(|value| !value.is_empty())
-        .cloned()
-        .unwrap_or_else(|| format!("User identity {}", self.user_identity_id))
+        .map_or_else(
+            || Cow::Owned(format!("User identity {}", self.user_identity_id)),
+            |value| Cow::Borrowed(value.as_str()),
+        )
     }
 }
 

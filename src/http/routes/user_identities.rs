@@ -1,6 +1,8 @@
 //! `/user_identities/*`: one handler per Seam action, with its request parsing and its
 //! response shape.
 
+use std::borrow::Cow;
+
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -30,7 +32,7 @@ pub struct UserIdentityView<'a> {
     user_identity_key: Option<&'a str>,
     email_address: Option<&'a str>,
     phone_number: Option<&'a str>,
-    display_name: String,
+    display_name: Cow<'a, str>,
     full_name: Option<&'a str>,
     created_at: Timestamp,
     workspace_id: WorkspaceId,

@@ -161,7 +161,7 @@ fn parse_column<T: std::str::FromStr>(
     row: &rusqlite::Row<'_>,
     index: usize,
 ) -> rusqlite::Result<T> {
-    let text: String = row.get(index)?;
+    let text = row.get_ref(index)?.as_str()?;
     text.parse().map_err(|_| {
         rusqlite::Error::FromSqlConversionFailure(
             index,
