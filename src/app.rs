@@ -7,6 +7,7 @@ use axum::Router;
 
 use crate::http;
 use crate::service::credentials::Authenticator;
+use crate::service::rate_limit::{RateLimit, RateLimiter};
 use crate::service::user_identities::UserIdentities;
 use crate::service::workspaces::Workspaces;
 use crate::store::SharedStore;
@@ -19,6 +20,10 @@ pub struct AppConfig {
     pub credential_cache_ttl: Duration,
     /// Base URL for `next_page_url`; by default the request's `Host` over plain HTTP.
     pub public_url: Option<String>,
+    /// Time a client has to send a request body once its headers arrived; `408` after.
+    pub body_read_timeout: Duration,
+    /// Per-credential rate limit; `None` turns it off.
+    pub rate_limit: Option<RateLimit>,
 }
 
 impl Default for AppConfig {
@@ -26,6 +31,8 @@ impl Default for AppConfig {
         Self {
             credential_cache_ttl: Duration::from_secs(5),
             public_url: None,
+            body_read_timeout: Duration::from_secs(30),
+            rate_limit: None,
         }
     }
 }
@@ -41,6 +48,8 @@ struct Inner {
     workspaces: Workspaces,
     authenticator: Authenticator,
     public_url: Option<String>,
+    body_read_timeout: Duration,
+    rate_limiter: Option<RateLimiter>,
 }
 
 impl AppState {
@@ -53,6 +62,8 @@ impl AppState {
                 .public_url
                 .as_ref()
                 .map(|url| url.trim_end_matches('/').to_owned()),
+            body_read_timeout: config.body_read_timeout,
+            rate_limiter: config.rate_limit.map(RateLimiter::new),
             store,
         };
         Self {
@@ -76,6 +87,14 @@ impl AppState {
         &self.inner.authenticator
     }
 
+    pub fn body_read_timeout(&self) -> Duration {
+        self.inner.body_read_timeout
+    }
+
+    pub fn rate_limiter(&self) -> Option<&RateLimiter> {
+        self.inner.rate_limiter.as_ref()
+    }
+
     /// The base URL a caller reached us at.
     pub fn origin_for(&self, host: Option<&str>) -> String {
         match (&self.inner.public_url, host) {
@@ -89,5 +108,6 @@ impl AppState {
 /// The whole HTTP application: routes plus the per-request middleware.
 pub fn build_app(store: SharedStore, config: &AppConfig) -> Router {
     http::router(AppState::new(store, config))
+        .layer(axum::middleware::from_fn(http::limits::header_size))
         .layer(axum::middleware::from_fn(http::observe::observe))
 }

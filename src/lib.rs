@@ -10,6 +10,7 @@ pub mod app;
 pub mod cli;
 pub mod domain;
 pub mod http;
+pub mod server;
 pub mod service;
 pub mod store;
 pub mod telemetry;

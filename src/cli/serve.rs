@@ -1,6 +1,7 @@
 //! `serve`: bind, bootstrap a first workspace on an empty database, serve until SIGTERM or
-//! Ctrl-C, then finish the requests in flight.
+//! Ctrl-C, then finish the requests in flight within the grace period.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -10,7 +11,9 @@ use tokio::net::TcpListener;
 
 use super::{DEFAULT_DATABASE, DatabaseArgs};
 use crate::app::{AppConfig, build_app};
+use crate::server::{self, ConnectionLimits};
 use crate::service::credentials;
+use crate::service::rate_limit::RateLimit;
 use crate::store::{self, ConnectOptions, SharedStore};
 
 #[derive(Debug, Clone, Args)]
@@ -37,6 +40,88 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub pool: PoolArgs,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Shutdown, connection and request limits.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// After SIGTERM or Ctrl-C, seconds that requests in flight get to finish.
+    #[arg(
+        long,
+        env = "IDENTITY_SERVER_SHUTDOWN_GRACE_SECONDS",
+        default_value_t = 30.0
+    )]
+    pub shutdown_grace_seconds: f64,
+
+    /// Connections served at once; more wait in the OS accept backlog.
+    #[arg(long, env = "IDENTITY_SERVER_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+
+    /// Seconds a client has to send request headers; also the idle keep-alive timeout.
+    #[arg(
+        long,
+        env = "IDENTITY_SERVER_HEADER_READ_TIMEOUT_SECONDS",
+        default_value_t = 10.0
+    )]
+    pub header_read_timeout_seconds: f64,
+
+    /// Seconds a client has to send a request body (`408` after).
+    #[arg(
+        long,
+        env = "IDENTITY_SERVER_BODY_READ_TIMEOUT_SECONDS",
+        default_value_t = 30.0
+    )]
+    pub body_read_timeout_seconds: f64,
+
+    /// Requests per second allowed per API key or token, per instance; 0 turns it off.
+    #[arg(
+        long,
+        env = "IDENTITY_SERVER_RATE_LIMIT_PER_SECOND",
+        default_value_t = 0.0
+    )]
+    pub rate_limit_per_second: f64,
+
+    /// Requests a credential may make at once above the sustained rate.
+    #[arg(long, env = "IDENTITY_SERVER_RATE_LIMIT_BURST", default_value_t = 100)]
+    pub rate_limit_burst: u32,
+}
+
+impl Default for LimitArgs {
+    fn default() -> Self {
+        Self {
+            shutdown_grace_seconds: 30.0,
+            max_connections: 1024,
+            header_read_timeout_seconds: 10.0,
+            body_read_timeout_seconds: 30.0,
+            rate_limit_per_second: 0.0,
+            rate_limit_burst: 100,
+        }
+    }
+}
+
+impl LimitArgs {
+    fn rate_limit(&self) -> Option<RateLimit> {
+        (self.rate_limit_per_second > 0.0).then_some(RateLimit {
+            per_second: self.rate_limit_per_second,
+            burst: self.rate_limit_burst,
+        })
+    }
+
+    fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections: self.max_connections,
+            header_read_timeout: seconds(self.header_read_timeout_seconds),
+            shutdown_grace: seconds(self.shutdown_grace_seconds),
+        }
+    }
+}
+
+/// A duration from a flag in seconds; negative or non-finite values read as zero.
+fn seconds(value: f64) -> Duration {
+    Duration::try_from_secs_f64(value.max(0.0)).unwrap_or(Duration::ZERO)
 }
 
 /// Connection pool settings; PostgreSQL only (SQLite ignores them).
@@ -97,6 +182,7 @@ impl Default for ServeArgs {
             credential_cache_seconds: 5.0,
             public_url: None,
             pool: PoolArgs::default(),
+            limits: LimitArgs::default(),
         }
     }
 }
@@ -110,10 +196,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}", args.listen))?;
     let config = AppConfig {
-        credential_cache_ttl: Duration::from_secs_f64(args.credential_cache_seconds.max(0.0)),
+        credential_cache_ttl: seconds(args.credential_cache_seconds),
         public_url: args.public_url,
+        body_read_timeout: seconds(args.limits.body_read_timeout_seconds),
+        rate_limit: args.limits.rate_limit(),
     };
-    serve(listener, store, &config).await
+    serve(listener, store, &config, args.limits.connection_limits()).await
 }
 
 /// Serves on an already bound listener until a shutdown signal.
@@ -121,13 +209,12 @@ pub async fn serve(
     listener: TcpListener,
     store: SharedStore,
     config: &AppConfig,
+    limits: ConnectionLimits,
 ) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
+    let shutdown = shutdown_signal()?;
     tracing::info!(%address, "identity-server listening");
-    axum::serve(listener, build_app(store, config))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    server::serve(listener, build_app(store, config), limits, shutdown).await;
     tracing::info!("identity-server stopped");
     Ok(())
 }
@@ -146,24 +233,21 @@ async fn bootstrap(store: &SharedStore) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on SIGTERM or Ctrl-C. The SIGTERM handler is installed before this returns,
+/// so a signal sent once the server says it is listening is never missed.
+fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    Ok(async move {
+        #[cfg(unix)]
+        let terminate = terminate.recv();
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<Option<()>>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = terminate => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown signal received; finishing requests in flight");
+        tracing::info!("shutdown signal received; finishing requests in flight");
+    })
 }

@@ -2,8 +2,10 @@
 //! code and an `error.type`. 5xx bodies carry a generic message; the cause travels to the
 //! request logger in a response extension and is logged there once.
 
+use std::time::Duration;
+
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
@@ -23,6 +25,12 @@ pub enum ApiError {
     InvalidContentType,
     /// 413 `payload_too_large`.
     PayloadTooLarge { limit_bytes: usize },
+    /// 408 `request_timeout`: the body did not arrive in time.
+    RequestTimeout { limit: Duration },
+    /// 431 `request_header_fields_too_large`.
+    HeadersTooLarge { limit_bytes: usize },
+    /// 429 `rate_limited`, with `Retry-After`.
+    RateLimited { retry_after: Duration },
     /// 401 (or 400 `missing_workspace_id`) from authentication.
     Auth(AuthError),
     /// 405 `method_not_allowed`.
@@ -76,6 +84,12 @@ impl ApiError {
             Self::InvalidInput { .. } => (StatusCode::BAD_REQUEST, "invalid_input"),
             Self::InvalidContentType => (StatusCode::BAD_REQUEST, "invalid_content_type"),
             Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::RequestTimeout { .. } => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
+            Self::HeadersTooLarge { .. } => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "request_header_fields_too_large",
+            ),
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             Self::Auth(error) => auth_status_and_type(error),
             Self::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::RouteNotFound => (StatusCode::NOT_FOUND, "not_found"),
@@ -98,6 +112,17 @@ impl ApiError {
             Self::PayloadTooLarge { limit_bytes } => {
                 format!("Request body is larger than the limit of {limit_bytes} bytes")
             }
+            Self::RequestTimeout { limit } => format!(
+                "The request body did not arrive within {} seconds",
+                limit.as_secs_f64()
+            ),
+            Self::HeadersTooLarge { limit_bytes } => {
+                format!("Request headers are larger than the limit of {limit_bytes} bytes")
+            }
+            Self::RateLimited { retry_after } => format!(
+                "Too many requests for this credential; retry after {} second(s)",
+                retry_after_seconds(*retry_after)
+            ),
             Self::Auth(AuthError::Unavailable(_)) | Self::Unavailable(_) => {
                 "The service is temporarily unavailable; retry shortly".into()
             }
@@ -139,6 +164,11 @@ fn auth_status_and_type(error: &AuthError) -> (StatusCode, &'static str) {
     }
 }
 
+/// Whole seconds for `Retry-After`, rounded up and at least 1.
+fn retry_after_seconds(wait: Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
+}
+
 fn duplicate_type(field: UniqueField) -> &'static str {
     match field {
         UniqueField::UserIdentityKey => "duplicate_user_identity_key",
@@ -166,6 +196,10 @@ impl IntoResponse for ApiError {
             ok: false,
         };
         let mut response = (status, Json(envelope)).into_response();
+        if let Self::RateLimited { retry_after } = self {
+            let seconds = HeaderValue::from(retry_after_seconds(retry_after));
+            response.headers_mut().insert(header::RETRY_AFTER, seconds);
+        }
         if let Some(cause) = self.cause() {
             response
                 .extensions_mut()

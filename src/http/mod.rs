@@ -2,6 +2,7 @@
 //! parameters, call the handler) and the error envelope.
 
 pub mod error;
+pub mod limits;
 pub mod observe;
 pub mod openapi;
 pub mod pagination;
@@ -180,6 +181,11 @@ where
         )
         .await?;
     tracing::Span::current().record("workspace.id", tracing::field::display(auth.workspace_id));
+    if let Some(limiter) = state.rate_limiter() {
+        limiter
+            .check(auth.credential)
+            .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+    }
     if !action.methods.contains(&parts.method) {
         return Err(ApiError::MethodNotAllowed {
             allowed: action.allowed,
@@ -191,6 +197,7 @@ where
         &parts.headers,
         body,
         action.source,
+        state.body_read_timeout(),
     )
     .await?;
     let origin = state.origin_for(header_text(&parts.headers, header::HOST.as_str()));

@@ -3,6 +3,8 @@
 //! then read one by one in the schema's order, and every problem is collected into one
 //! zod-style `invalid_input` error that names each field at fault.
 
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, header};
 use serde_json::{Map, Value, json};
@@ -23,44 +25,64 @@ pub enum Source {
     BodyOnly,
 }
 
-/// Reads the parameters of a request: query string (unless `BodyOnly`), then the JSON body.
+/// Reads the parameters of a request: query string (unless `BodyOnly`), then the JSON body,
+/// which must arrive within `body_timeout`.
 pub async fn read(
     method: &Method,
     query: Option<&str>,
     headers: &HeaderMap,
     body: Body,
     source: Source,
+    body_timeout: Duration,
 ) -> Result<Params, ApiError> {
+    let bytes = tokio::time::timeout(body_timeout, axum::body::to_bytes(body, MAX_BODY_BYTES))
+        .await
+        .map_err(|_| ApiError::RequestTimeout {
+            limit: body_timeout,
+        })?
+        .map_err(|_| ApiError::PayloadTooLarge {
+            limit_bytes: MAX_BODY_BYTES,
+        })?;
+    let carries_body = method != Method::GET && !bytes.iter().all(u8::is_ascii_whitespace);
+    if carries_body && !is_json(headers) {
+        return Err(ApiError::InvalidContentType);
+    }
+    let body = carries_body.then_some(&bytes[..]);
+    merge(query, body, source).map(Params::from_map)
+}
+
+/// Merges the query string (unless `BodyOnly`) and a JSON object body; the body wins.
+pub fn merge(
+    query: Option<&str>,
+    body: Option<&[u8]>,
+    source: Source,
+) -> Result<Map<String, Value>, ApiError> {
     let mut values = match (source, query) {
         (Source::QueryAndBody, Some(query)) => parse_query(query),
         _ => Map::new(),
     };
-    let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| ApiError::PayloadTooLarge {
-            limit_bytes: MAX_BODY_BYTES,
-        })?;
-    let carries_body = !bytes.iter().all(u8::is_ascii_whitespace);
-    if carries_body && method != Method::GET {
-        if !is_json(headers) {
-            return Err(ApiError::InvalidContentType);
-        }
-        let parsed: Value = serde_json::from_slice(&bytes).map_err(|error| {
-            single_issue_message(
-                format!("Invalid JSON body: {error}"),
-                "_body",
-                "Invalid JSON",
-            )
-        })?;
-        match parsed {
-            Value::Object(body) => values.extend(body),
-            other => {
-                let message = format!("Expected object, received {}", type_name(&other));
-                return Err(single_issue_message(message.clone(), "_body", &message));
-            }
+    if let Some(bytes) = body {
+        values.extend(parse_body(bytes)?);
+    }
+    Ok(values)
+}
+
+/// Parses a JSON body, which must be an object.
+fn parse_body(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    let parsed: Value = serde_json::from_slice(bytes).map_err(|error| {
+        single_issue_message(
+            format!("Invalid JSON body: {error}"),
+            "_body",
+            "Invalid JSON",
+        )
+    })?;
+    match parsed {
+        Value::Object(body) => Ok(body),
+        other => {
+            let message = format!("Expected object, received {}", type_name(&other));
+            Err(single_issue_message(message.clone(), "_body", &message))
         }
     }
-    Ok(Params::from_map(values))
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -111,9 +133,53 @@ struct Issue {
 
 /// A value read from a string parameter: how to parse it and how to document it.
 pub trait Wire: Sized {
+    /// Longest text accepted, in characters; checked before parsing.
+    const MAX_CHARS: Option<usize> = None;
     /// The OpenAPI schema of the parameter.
     fn schema() -> Value;
     fn parse(text: &str) -> Result<Self, String>;
+}
+
+/// Longest `user_identity_key`, `full_name` and `search`, in characters.
+pub const MAX_TEXT_CHARS: usize = 255;
+/// Longest `email_address`, in characters (the most SMTP carries).
+pub const MAX_EMAIL_CHARS: usize = 254;
+
+/// Bounds on a string parameter's length, in characters (Unicode scalar values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Length {
+    pub min: usize,
+    pub max: usize,
+}
+
+impl Length {
+    pub const fn between(min: usize, max: usize) -> Self {
+        Self { min, max }
+    }
+
+    pub const fn at_most(max: usize) -> Self {
+        Self { min: 0, max }
+    }
+
+    /// The zod-style message for a string outside the bounds, if it is.
+    fn check(self, text: &str) -> Option<String> {
+        let chars = text.chars().count();
+        if chars < self.min {
+            Some(too_short(self.min))
+        } else if chars > self.max {
+            Some(too_long(self.max))
+        } else {
+            None
+        }
+    }
+}
+
+fn too_short(min: usize) -> String {
+    format!("String must contain at least {min} character(s)")
+}
+
+fn too_long(max: usize) -> String {
+    format!("String must contain at most {max} character(s)")
 }
 
 impl Wire for String {
@@ -127,8 +193,10 @@ impl Wire for String {
 }
 
 impl Wire for EmailAddress {
+    const MAX_CHARS: Option<usize> = Some(MAX_EMAIL_CHARS);
+
     fn schema() -> Value {
-        json!({ "type": "string", "format": "email" })
+        json!({ "type": "string", "format": "email", "maxLength": MAX_EMAIL_CHARS })
     }
 
     fn parse(text: &str) -> Result<Self, String> {
@@ -235,27 +303,48 @@ impl Params {
         self.values.remove(field)
     }
 
-    /// A string that may be absent (`Keep`), null (`Clear`) or a string of at least
-    /// `min_len` characters (`Set`).
-    pub fn nullable_string(&mut self, field: &str, min_len: usize) -> FieldUpdate<String> {
+    /// A string that may be absent (`Keep`), null (`Clear`) or a string within `length`
+    /// (`Set`).
+    pub fn nullable_string(&mut self, field: &str, length: Length) -> FieldUpdate<String> {
+        self.document(field, false, || {
+            json!({
+                "type": "string",
+                "minLength": length.min,
+                "maxLength": length.max,
+                "nullable": true
+            })
+        });
+        self.read_nullable_text(field, length)
+    }
+
+    /// An optional, non-null string of at most `max` characters.
+    pub fn optional_string(&mut self, field: &str, max: usize) -> Option<String> {
         self.document(
             field,
             false,
-            || json!({ "type": "string", "minLength": min_len, "nullable": true }),
+            || json!({ "type": "string", "maxLength": max }),
         );
-        self.read_nullable_text(field, min_len)
+        let text = self.read_text(field)?;
+        match Length::at_most(max).check(&text) {
+            Some(message) => {
+                self.issue(&[field], message);
+                None
+            }
+            None => Some(text),
+        }
     }
 
-    fn read_nullable_text(&mut self, field: &str, min_len: usize) -> FieldUpdate<String> {
+    fn read_nullable_text(&mut self, field: &str, length: Length) -> FieldUpdate<String> {
         match self.take(field) {
             None => FieldUpdate::Keep,
             Some(Value::Null) => FieldUpdate::Clear,
-            Some(Value::String(text)) if text.chars().count() < min_len => {
-                let message = format!("String must contain at least {min_len} character(s)");
-                self.issue(&[field], message);
-                FieldUpdate::Keep
-            }
-            Some(Value::String(text)) => FieldUpdate::Set(text),
+            Some(Value::String(text)) => match length.check(&text) {
+                Some(message) => {
+                    self.issue(&[field], message);
+                    FieldUpdate::Keep
+                }
+                None => FieldUpdate::Set(text),
+            },
             Some(other) => {
                 self.type_issue(field, "string", &other);
                 FieldUpdate::Keep
@@ -275,6 +364,10 @@ impl Params {
     }
 
     fn parse_text<T: Wire>(&mut self, field: &str, text: &str) -> Option<T> {
+        if let Some(max) = T::MAX_CHARS.filter(|max| text.chars().count() > *max) {
+            self.issue(&[field], too_long(max));
+            return None;
+        }
         match T::parse(text) {
             Ok(value) => Some(value),
             Err(message) => {
@@ -287,7 +380,7 @@ impl Params {
     /// Like [`Self::nullable_string`], then parsed as `T`.
     pub fn nullable<T: Wire>(&mut self, field: &str) -> FieldUpdate<T> {
         self.document(field, false, || with_nullable(T::schema()));
-        match self.read_nullable_text(field, 0) {
+        match self.read_nullable_text(field, Length::at_most(usize::MAX)) {
             FieldUpdate::Set(text) => match self.parse_text(field, &text) {
                 Some(value) => FieldUpdate::Set(value),
                 None => FieldUpdate::Keep,
@@ -307,7 +400,7 @@ impl Params {
     /// An optional `T` that may also be null, which reads as absent.
     pub fn optional_or_null<T: Wire>(&mut self, field: &str) -> Option<T> {
         self.document(field, false, || with_nullable(T::schema()));
-        match self.read_nullable_text(field, 0) {
+        match self.read_nullable_text(field, Length::at_most(usize::MAX)) {
             FieldUpdate::Set(text) => self.parse_text(field, &text),
             FieldUpdate::Clear | FieldUpdate::Keep => None,
         }
@@ -486,7 +579,7 @@ mod tests {
     #[test]
     fn issues_are_reported_together_in_zod_form() {
         let mut params = Params::from_map(json!({"a": 5, "n": "0"}).as_object().unwrap().clone());
-        params.nullable_string("a", 1);
+        params.nullable_string("a", Length::between(1, 5));
         params.optional_positive_integer("n", 1);
         params.required::<String>("id");
         let Err(ApiError::InvalidInput {

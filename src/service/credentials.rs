@@ -18,12 +18,35 @@ use crate::store::{SharedStore, StoreError, Workspace};
 pub struct AuthContext {
     pub workspace_id: WorkspaceId,
     pub method: AuthMethod,
+    /// The credential used, for per-credential limits.
+    pub credential: CredentialKey,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AuthMethod {
     ApiKey,
     PersonalAccessToken,
+}
+
+/// A credential's kind and public id (never its secret): the key of its rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CredentialKey {
+    method: AuthMethod,
+    public_id: [u8; 12],
+}
+
+impl CredentialKey {
+    /// Ids are 12 ASCII characters; a longer one is cut, a shorter one padded with zeros.
+    pub fn new(method: AuthMethod, public_id: &str) -> Self {
+        let mut id = [0; 12];
+        for (slot, byte) in id.iter_mut().zip(public_id.bytes()) {
+            *slot = byte;
+        }
+        Self {
+            method,
+            public_id: id,
+        }
+    }
 }
 
 /// Why a request is not authenticated. Each maps to one Seam error type.
@@ -116,6 +139,7 @@ impl Authenticator {
                 Ok(AuthContext {
                     workspace_id,
                     method: AuthMethod::ApiKey,
+                    credential: CredentialKey::new(AuthMethod::ApiKey, &parts.public_id),
                 })
             }
             Some(_) => Err(AuthError::ApiKeyNotFound),
@@ -143,6 +167,10 @@ impl Authenticator {
                     Some(workspace_id) if secret_ok => Ok(AuthContext {
                         workspace_id,
                         method: AuthMethod::PersonalAccessToken,
+                        credential: CredentialKey::new(
+                            AuthMethod::PersonalAccessToken,
+                            &parts.public_id,
+                        ),
                     }),
                     _ => Err(AuthError::AccessTokenNotFound),
                 }

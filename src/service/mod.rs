@@ -2,6 +2,7 @@
 
 pub mod credentials;
 pub mod pagination;
+pub mod rate_limit;
 pub mod user_identities;
 pub mod workspaces;
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use identity_server::AppConfig;
 use identity_server::domain::ids::WorkspaceId;
+use identity_server::server::{self, ConnectionLimits};
 use identity_server::service::credentials;
 use identity_server::store::{self, SharedStore};
 use reqwest::{Method, StatusCode};
@@ -106,6 +107,11 @@ impl TestApp {
     }
 
     pub async fn spawn_with(config: AppConfig) -> Self {
+        Self::spawn_limited(config, ConnectionLimits::default()).await
+    }
+
+    /// A server with the given application settings and connection limits.
+    pub async fn spawn_limited(config: AppConfig, limits: ConnectionLimits) -> Self {
         let dir = Arc::new(TempDir::new().expect("temp dir"));
         let database_url = fresh_database_url(&dir).await;
         let store = store::connect(&database_url).await.expect("open store");
@@ -117,7 +123,7 @@ impl TestApp {
             .expect("bind");
         let address = listener.local_addr().expect("address");
         let app = identity_server::build_app(store.clone(), &config);
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        tokio::spawn(server::serve(listener, app, limits, std::future::pending()));
         Self {
             address,
             workspace_id: workspace.workspace_id.to_string(),

@@ -4,5 +4,8 @@
 mod auth;
 mod binary;
 mod helpers;
+mod limits;
+mod process;
 mod protocol;
+mod shutdown;
 mod user_identities;

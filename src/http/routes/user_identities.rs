@@ -17,13 +17,15 @@ use crate::http::Call;
 use crate::http::LIST;
 use crate::http::error::ApiError;
 use crate::http::pagination::{self, Pagination};
-use crate::http::params::Params;
+use crate::http::params::{Length, MAX_TEXT_CHARS, Params};
 use crate::service::user_identities::{ListPage, ListRequest};
 use crate::store::ListFilter;
 
 /// Largest `limit` served; larger values are capped to it.
 pub const MAX_LIMIT: u64 = 1000;
 const DEFAULT_LIMIT: u64 = 500;
+/// `user_identity_key` and `full_name`: not empty, at most 255 characters.
+const TEXT: Length = Length::between(1, MAX_TEXT_CHARS);
 
 /// A user identity as Seam shows it. Every key is always present.
 #[derive(Serialize)]
@@ -99,9 +101,9 @@ impl CreateRequest {
     pub fn read(params: &mut Params) -> Self {
         let acs_system_ids = params.optional_array("acs_system_ids");
         let email_address = params.nullable("email_address");
-        let full_name = params.nullable_string("full_name", 1);
+        let full_name = params.nullable_string("full_name", TEXT);
         let phone_number = params.nullable("phone_number");
-        let user_identity_key = params.nullable_string("user_identity_key", 1);
+        let user_identity_key = params.nullable_string("user_identity_key", TEXT);
         let new = NewUserIdentity {
             user_identity_key: user_identity_key.into_option(),
             email_address: email_address.into_option(),
@@ -183,7 +185,7 @@ impl ListParams {
             .optional_or_null::<String>("page_cursor")
             .filter(|c| !c.is_empty());
         let search = params
-            .optional::<String>("search")
+            .optional_string("search", MAX_TEXT_CHARS)
             .filter(|text| !text.is_empty());
         let user_identity_ids = params.optional_array("user_identity_ids");
         let limit = limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT) as usize;
@@ -248,10 +250,10 @@ pub struct UpdateRequest {
 impl UpdateRequest {
     pub fn read(params: &mut Params) -> Self {
         let email_address = params.nullable("email_address");
-        let full_name = params.nullable_string("full_name", 1);
+        let full_name = params.nullable_string("full_name", TEXT);
         let phone_number = params.nullable("phone_number");
         let user_identity_id = params.required("user_identity_id");
-        let user_identity_key = params.nullable_string("user_identity_key", 1);
+        let user_identity_key = params.nullable_string("user_identity_key", TEXT);
         let patch = UserIdentityPatch {
             user_identity_key,
             email_address,

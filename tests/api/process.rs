@@ -1,0 +1,150 @@
+//! The built binary as a child process: start `serve` on a free port, read its logs, send
+//! it signals, and run admin commands against its database.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_identity-server");
+
+/// A running `identity-server serve`, killed when dropped.
+pub struct ServerProcess {
+    child: Child,
+    /// `host:port` it listens on.
+    pub address: String,
+    logs: Arc<Mutex<String>>,
+}
+
+impl ServerProcess {
+    /// Starts `serve` on `127.0.0.1:0` with `RUST_LOG=info` and waits until it listens.
+    pub fn start(database: &str, args: &[&str]) -> Self {
+        let mut child = Command::new(BINARY)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .env_remove("IDENTITY_SERVER_LOG_FORMAT")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the server");
+        let logs = Arc::new(Mutex::new(String::new()));
+        let (found, address) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let line = strip_ansi(&line);
+                if let Some(address) = listening_address(&line) {
+                    let _ = found.send(address);
+                }
+                let mut logs = sink.lock().unwrap();
+                logs.push_str(&line);
+                logs.push('\n');
+            }
+        });
+        let address = address
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("the server did not start: {}", logs.lock().unwrap()));
+        Self {
+            child,
+            address,
+            logs,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().unwrap().clone()
+    }
+
+    pub fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit, up to `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn listening_address(line: &str) -> Option<String> {
+    if !line.contains("identity-server listening") {
+        return None;
+    }
+    let start = line.find("address=")? + "address=".len();
+    let address = line[start..].split_whitespace().next()?;
+    Some(address.to_owned())
+}
+
+/// Removes terminal colour codes, in case the logger adds them.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Runs `identity-server admin ARGS --database DATABASE` and returns its JSON output.
+pub fn admin(database: &str, args: &[&str]) -> Value {
+    let output = Command::new(BINARY)
+        .arg("admin")
+        .args(args)
+        .args(["--database", database])
+        .output()
+        .expect("run admin command");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+}
+
+/// A new workspace on `database`: its id and API key.
+pub fn workspace(database: &str) -> (String, String) {
+    let created = admin(database, &["workspace", "create", "--name", "Test"]);
+    (
+        created["workspace_id"].as_str().unwrap().to_owned(),
+        created["api_key"].as_str().unwrap().to_owned(),
+    )
+}
