@@ -3,6 +3,7 @@
 
 mod auth;
 mod binary;
+mod crash;
 mod helpers;
 mod limits;
 mod process;

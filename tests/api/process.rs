@@ -77,6 +77,12 @@ impl ServerProcess {
         assert!(status.success());
     }
 
+    /// `kill -9`: the process gets no chance to clean up.
+    pub fn kill_hard(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reap");
+    }
+
     /// Waits for the process to exit, up to `limit`.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + limit;
