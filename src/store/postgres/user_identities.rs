@@ -324,8 +324,16 @@ pub async fn list(
     page: PageRequest,
 ) -> StoreResult<Vec<UserIdentity>> {
     let (sql, values) = list_query(workspace_id, filter, page);
-    let statement = client.prepare_cached(&sql).await?;
-    let rows = client.query(&statement, &as_params(&values)).await?;
+    let params = as_params(&values);
+    let rows = if filter.search.is_some() || filter.user_identity_ids.is_some() {
+        // Planned for these values every time: a cached statement soon gets a generic
+        // plan, which cannot see that a search is selective or an id list short, and
+        // walks the whole workspace in list order instead of using the indexes.
+        client.query(sql.as_str(), &params).await?
+    } else {
+        let statement = client.prepare_cached(&sql).await?;
+        client.query(&statement, &params).await?
+    };
     Ok(rows.iter().map(from_row).collect())
 }
 

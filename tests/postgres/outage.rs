@@ -1,0 +1,187 @@
+//! PostgreSQL stops while two instances serve traffic: requests answer 503 in Seam's
+//! envelope, quickly, and succeed again once the database is back, without a restart.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::database;
+use crate::server::{Server, admin};
+
+/// A private cluster, since this test stops it; destroyed on drop.
+struct Cluster {
+    script: PathBuf,
+    dir: PathBuf,
+}
+
+impl Cluster {
+    fn init(script: PathBuf) -> (Self, String) {
+        let dir = std::env::temp_dir().join(format!("identity-pg-outage.{}", uuid::Uuid::new_v4()));
+        let cluster = Self { script, dir };
+        let url = cluster.run("init");
+        (cluster, url.trim().to_owned())
+    }
+
+    fn run(&self, command: &str) -> String {
+        let output = Command::new(&self.script)
+            .arg(command)
+            .arg(&self.dir)
+            .output()
+            .expect("run pg-cluster.sh");
+        assert!(
+            output.status.success(),
+            "pg-cluster.sh {command}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new(&self.script)
+            .arg("destroy")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+struct Caller {
+    client: reqwest::Client,
+    api_key: String,
+}
+
+impl Caller {
+    async fn create(&self, server: &Server, n: usize) -> (u16, Value, Duration) {
+        let started = Instant::now();
+        let response = self
+            .client
+            .post(server.url("/user_identities/create"))
+            .bearer_auth(&self.api_key)
+            .json(&json!({ "user_identity_key": format!("outage-{n}") }))
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        let body = response.json().await.expect("JSON body");
+        (status, body, started.elapsed())
+    }
+
+    async fn status(&self, server: &Server, path: &str) -> u16 {
+        let response = self.client.get(server.url(path)).send().await.unwrap();
+        response.status().as_u16()
+    }
+}
+
+/// Creates identities on every server in turn until `stop` is set; returns each status.
+async fn background_traffic(
+    caller: Arc<Caller>,
+    servers: Arc<[Server; 2]>,
+    stop: Arc<AtomicBool>,
+) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    let mut n = 1_000_000;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let (status, body, _) = caller.create(&servers[n % 2], n).await;
+        assert!(
+            status == 200 || (status == 503 && body["error"]["type"] == "service_unavailable"),
+            "traffic across the outage answers 200 or 503 in the envelope: {status} {body}"
+        );
+        statuses.push(status);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    statuses
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_answers_503_and_recovers_without_restart() {
+    let (Some(script), Some(_)) = (
+        std::env::var_os("IDENTITY_TEST_PG_CLUSTER"),
+        database::admin_url(),
+    ) else {
+        eprintln!("IDENTITY_TEST_PG_CLUSTER is not set; skipped");
+        return;
+    };
+    let (cluster, admin_url) = Cluster::init(PathBuf::from(script));
+    let url = database::fresh_database(&admin_url).await;
+    let workspace = admin(&url, &["admin", "workspace", "create", "--name", "Outage"]);
+    let flags = [
+        "--db-connect-timeout-seconds",
+        "1",
+        "--credential-cache-seconds",
+        "0",
+    ];
+    let servers = Arc::new([Server::start(&url, &flags), Server::start(&url, &flags)]);
+    let caller = Arc::new(Caller {
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .unwrap(),
+        api_key: workspace["api_key"].as_str().unwrap().to_owned(),
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic = tokio::spawn(background_traffic(
+        caller.clone(),
+        servers.clone(),
+        stop.clone(),
+    ));
+    let mut n = 0;
+    for server in servers.iter() {
+        for _ in 0..20 {
+            n += 1;
+            let (status, body, _) = caller.create(server, n).await;
+            assert_eq!(status, 200, "before the outage: {body}");
+        }
+    }
+
+    cluster.run("stop");
+    for server in servers.iter() {
+        for _ in 0..10 {
+            n += 1;
+            let (status, body, took) = caller.create(server, n).await;
+            assert_eq!(status, 503, "during the outage: {body}");
+            assert_eq!(body["ok"], false);
+            assert_eq!(body["error"]["type"], "service_unavailable");
+            assert!(
+                !body.to_string().contains("postgres"),
+                "a 503 says nothing about internals: {body}"
+            );
+            assert!(took < Duration::from_secs(10), "answered in {took:?}");
+        }
+        assert_eq!(caller.status(server, "/ready").await, 503);
+        assert_eq!(caller.status(server, "/health").await, 200);
+    }
+
+    cluster.run("start");
+    for server in servers.iter() {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            n += 1;
+            let (status, body, _) = caller.create(server, n).await;
+            if status == 200 {
+                break;
+            }
+            assert_eq!(status, 503, "while reconnecting: {body}");
+            assert!(Instant::now() < deadline, "no recovery: {:?}", server.log());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    for server in servers.iter() {
+        assert_eq!(caller.status(server, "/ready").await, 200);
+        for _ in 0..20 {
+            n += 1;
+            let (status, body, _) = caller.create(server, n).await;
+            assert_eq!(status, 200, "after recovery: {body}");
+        }
+    }
+
+    stop.store(true, Ordering::Relaxed);
+    let statuses = traffic.await.unwrap();
+    assert!(statuses.contains(&503), "the traffic saw the outage");
+    assert_eq!(statuses.last(), Some(&200), "and its end");
+}
