@@ -9,8 +9,11 @@
 # The binary defaults to target/release/identity-server (this script builds
 # nothing). It installs the pinned clients itself: a venv in tests/sdk/.venv
 # and `npm ci` in tests/sdk/js. Each run serves a fresh SQLite database;
-# when TEST_POSTGRES_URL is set (a URL whose user may CREATE DATABASE), the
-# whole set runs a second time on a fresh PostgreSQL database.
+# when TEST_POSTGRES_URL or IDENTITY_TEST_POSTGRES_URL is set (a URL whose
+# user may CREATE DATABASE, as scripts/with-postgres.sh provides), the whole
+# set runs a second time on a fresh PostgreSQL database:
+#
+#   scripts/with-postgres.sh tests/sdk/run.sh target/release/identity-server
 # Prints pass/fail counts and exits non-zero on any failure or skipped test.
 
 set -euo pipefail
@@ -19,7 +22,7 @@ sdk_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_dir="$(cd "$sdk_dir/../.." && pwd)"
 bin="${1:-${IDS_BIN:-$repo_dir/target/release/identity-server}}"
 bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
-postgres_url="${TEST_POSTGRES_URL:-}"
+postgres_url="${TEST_POSTGRES_URL:-${IDENTITY_TEST_POSTGRES_URL:-}}"
 
 if [[ ! -x "$bin" ]]; then
   echo "sdk: no server binary at $bin (build it with: cargo build --release)" >&2
