@@ -172,3 +172,50 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn generated_addresses_are_accepted_unchanged(
+            text in "[a-zA-Z0-9]([a-zA-Z0-9_+-]{0,12}[a-zA-Z0-9])?@([a-z0-9][a-z0-9-]{0,8}\\.){1,3}[a-zA-Z]{2,8}"
+        ) {
+            prop_assert_eq!(EmailAddress::parse(&text).map(EmailAddress::into_string), Ok(text));
+        }
+
+        #[test]
+        fn an_accepted_address_has_one_at_sign_and_no_empty_label(text in "\\PC{0,40}|[a-z.@_+'-]{1,20}") {
+            if let Ok(email) = EmailAddress::parse(&text) {
+                prop_assert_eq!(email.as_str(), text.as_str());
+                prop_assert_eq!(text.matches('@').count(), 1);
+                prop_assert!(!text.contains("..") && !text.starts_with('.'));
+                let domain = text.split('@').nth(1).unwrap();
+                prop_assert!(domain.split('.').all(|label| !label.is_empty()));
+            }
+        }
+
+        #[test]
+        fn e164_numbers_are_accepted_after_trimming(
+            digits in "[1-9][0-9]{1,14}",
+            before in " {0,3}",
+            after in "[ \\t]{0,3}",
+        ) {
+            let number = format!("+{digits}");
+            let parsed = PhoneNumber::parse(&format!("{before}{number}{after}"));
+            prop_assert_eq!(parsed.map(PhoneNumber::into_string), Ok(number));
+        }
+
+        #[test]
+        fn an_accepted_phone_number_is_e164(text in "\\PC{0,20}|[+0-9 ]{0,20}") {
+            if let Ok(phone) = PhoneNumber::parse(&text) {
+                let digits = phone.as_str().strip_prefix('+').unwrap();
+                prop_assert!((2..=15).contains(&digits.len()));
+                prop_assert!(digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0'));
+            }
+        }
+    }
+}

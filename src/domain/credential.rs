@@ -195,3 +195,41 @@ mod tests {
         assert!(!format!("{key:?}").contains(&secret));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn a_token_classifies_with_the_parts_it_was_built_from(
+            id in "[0-9a-f]{12}",
+            secret in "[0-9A-Za-z]{32}",
+            personal in any::<bool>(),
+        ) {
+            let prefix = if personal { PAT_PREFIX } else { "seam_" };
+            let parts = TokenParts { public_id: id.clone(), secret: secret.clone() };
+            let expected = if personal {
+                BearerToken::PersonalAccessToken(parts)
+            } else {
+                BearerToken::ApiKey(parts)
+            };
+            prop_assert_eq!(BearerToken::classify(&format!("{prefix}{id}_{secret}")), expected);
+        }
+
+        #[test]
+        fn a_token_with_a_malformed_body_is_unrecognized(
+            body in "\\PC{0,50}|[0-9a-f_]{10,50}",
+            personal in any::<bool>(),
+        ) {
+            let prefix = if personal { PAT_PREFIX } else { "seam_" };
+            let token = format!("{prefix}{body}");
+            let well_formed = split_parts(&body).is_some();
+            if !well_formed && !body.starts_with("at") && !body.starts_with("cst") && !body.starts_with("pk") {
+                prop_assert_eq!(BearerToken::classify(&token), BearerToken::Unrecognized);
+            }
+        }
+    }
+}

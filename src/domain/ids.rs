@@ -109,3 +109,27 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_uuid_round_trips_in_either_case(bytes in any::<[u8; 16]>(), upper in any::<bool>()) {
+            let uuid = Uuid::from_bytes(bytes);
+            let text = uuid.hyphenated().to_string();
+            let text = if upper { text.to_uppercase() } else { text };
+            prop_assert_eq!(parse_canonical_uuid(&text), Ok(uuid));
+        }
+
+        #[test]
+        fn only_the_canonical_form_is_accepted(text in "\\PC{0,40}|[0-9a-fA-F-]{30,40}") {
+            if let Ok(uuid) = parse_canonical_uuid(&text) {
+                prop_assert_eq!(text.to_lowercase(), uuid.hyphenated().to_string());
+            }
+        }
+    }
+}

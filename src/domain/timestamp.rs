@@ -147,3 +147,23 @@ mod tests {
         assert_eq!(Timestamp::parse("yesterday"), Err(InvalidTimestamp));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_shown_timestamp_parses_back(millis in MIN_MILLIS..=MAX_MILLIS) {
+            let stamp = Timestamp::from_millis(millis);
+            prop_assert_eq!(Timestamp::parse(&stamp.to_string()), Ok(stamp));
+        }
+
+        #[test]
+        fn parsing_any_text_never_panics(text in "\\PC{0,40}|[0-9T:.Z+-]{8,35}") {
+            let _ = Timestamp::parse(&text);
+        }
+    }
+}

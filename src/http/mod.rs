@@ -133,11 +133,16 @@ pub fn router(state: AppState) -> Router {
         .route(UPDATE.path, seam(&UPDATE, user_identities::update))
         .route(DELETE.path, seam(&DELETE, user_identities::delete))
         .route(WORKSPACES_GET.path, seam(&WORKSPACES_GET, workspaces::get))
-        .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
-        .route("/openapi.json", get(openapi::serve))
+        .route("/health", get_only(get(health::health)))
+        .route("/ready", get_only(get(health::ready)))
+        .route("/openapi.json", get_only(get(openapi::serve)))
         .fallback(|| async { ApiError::RouteNotFound })
         .with_state(state)
+}
+
+/// A GET route whose other verbs answer `405` in the envelope.
+fn get_only(route: axum::routing::MethodRouter<AppState>) -> axum::routing::MethodRouter<AppState> {
+    route.fallback(|| async { ApiError::MethodNotAllowed { allowed: "GET" } })
 }
 
 /// Wraps a handler in Seam's pipeline, in Seam's order: authentication first, then the

@@ -161,10 +161,12 @@ impl Length {
         Self { min: 0, max }
     }
 
-    /// The zod-style message for a string outside the bounds, if it is.
+    /// The zod-style message for a string outside the bounds (or holding a NUL), if it is.
     fn check(self, text: &str) -> Option<String> {
         let chars = text.chars().count();
-        if chars < self.min {
+        if text.contains('\0') {
+            Some(NUL_MESSAGE.to_owned())
+        } else if chars < self.min {
             Some(too_short(self.min))
         } else if chars > self.max {
             Some(too_long(self.max))
@@ -173,6 +175,10 @@ impl Length {
         }
     }
 }
+
+/// NUL cannot be stored in PostgreSQL text and breaks SQLite's full-text queries, so no
+/// string parameter may hold one.
+const NUL_MESSAGE: &str = "String must not contain the NUL character";
 
 fn too_short(min: usize) -> String {
     format!("String must contain at least {min} character(s)")
@@ -355,6 +361,10 @@ impl Params {
     fn read_text(&mut self, field: &str) -> Option<String> {
         match self.take(field) {
             None => None,
+            Some(Value::String(text)) if text.contains('\0') => {
+                self.issue(&[field], NUL_MESSAGE);
+                None
+            }
             Some(Value::String(text)) => Some(text),
             Some(other) => {
                 self.type_issue(field, "string", &other);
@@ -596,5 +606,93 @@ mod tests {
         );
         assert_eq!(validation_errors["id"]["_errors"][0], "Required");
         assert_eq!(validation_errors["_errors"], json!([]));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn query_of(pairs: &[(String, String)]) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (key, value) in pairs {
+            query.append_pair(key, value);
+        }
+        query.finish()
+    }
+
+    proptest! {
+        #[test]
+        fn a_query_of_distinct_keys_decodes_to_its_pairs(
+            pairs in proptest::collection::btree_map("[a-z_]{1,12}", "\\PC{0,20}", 0..8)
+        ) {
+            let pairs: Vec<(String, String)> = pairs.into_iter().collect();
+            let decoded = parse_query(&query_of(&pairs));
+            prop_assert_eq!(decoded.len(), pairs.len());
+            for (key, value) in &pairs {
+                prop_assert_eq!(&decoded[key], &Value::String(value.clone()));
+            }
+        }
+
+        #[test]
+        fn a_repeated_key_decodes_to_an_array_in_order(
+            values in proptest::collection::vec("\\PC{0,10}", 2..6),
+            bracketed in any::<bool>(),
+        ) {
+            let key = if bracketed { "ids[]" } else { "ids" };
+            let pairs: Vec<(String, String)> =
+                values.iter().map(|value| (key.to_owned(), value.clone())).collect();
+            let decoded = parse_query(&query_of(&pairs));
+            let expected: Vec<Value> = values.into_iter().map(Value::String).collect();
+            prop_assert_eq!(&decoded["ids"], &Value::Array(expected));
+        }
+
+        #[test]
+        fn any_query_string_decodes_without_panicking(query in "\\PC{0,80}|[a-z=&%\\[\\]0-9+]{0,60}") {
+            let _ = parse_query(&query);
+        }
+
+        #[test]
+        fn the_body_wins_over_the_query_and_update_ignores_the_query(
+            query in proptest::collection::btree_map("[a-d]", "[a-z]{0,5}", 0..4),
+            body in proptest::collection::btree_map("[a-d]", any::<i32>(), 0..4),
+        ) {
+            let query_text = query_of(&query.clone().into_iter().collect::<Vec<_>>());
+            let body_bytes = serde_json::to_vec(&body).unwrap();
+            let merged = merge(Some(&query_text), Some(&body_bytes), Source::QueryAndBody).unwrap();
+            for key in query.keys().chain(body.keys()) {
+                let expected = match body.get(key) {
+                    Some(number) => json!(number),
+                    None => json!(query[key]),
+                };
+                prop_assert_eq!(&merged[key], &expected);
+            }
+            prop_assert_eq!(merged.len(), query.keys().chain(body.keys()).collect::<std::collections::BTreeSet<_>>().len());
+            let body_only = merge(Some(&query_text), Some(&body_bytes), Source::BodyOnly).unwrap();
+            prop_assert_eq!(body_only.len(), body.len());
+        }
+
+        #[test]
+        fn any_body_is_an_object_or_an_invalid_input(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            match merge(None, Some(&bytes), Source::QueryAndBody) {
+                Ok(_) => prop_assert!(matches!(serde_json::from_slice(&bytes), Ok(Value::Object(_)))),
+                Err(error) => {
+                    let invalid_input = matches!(error, ApiError::InvalidInput { .. });
+                    prop_assert!(invalid_input);
+                }
+            }
+        }
+
+        #[test]
+        fn string_limits_count_characters(text in "\\PC{0,12}", min in 0usize..6, max in 0usize..12) {
+            let mut params = Params::from_map(json!({ "f": text }).as_object().unwrap().clone());
+            let chars = text.chars().count();
+            let read = params.nullable_string("f", Length::between(min, max));
+            let within = (min..=max).contains(&chars);
+            prop_assert_eq!(read.into_option().is_some(), within);
+            prop_assert_eq!(params.finish().is_ok(), within);
+        }
     }
 }

@@ -158,3 +158,41 @@ mod tests {
         assert_ne!(hash, QueryHash::of(workspace, &ids, 100));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_cursor_round_trips_through_url_safe_text(
+            workspace in any::<[u8; 16]>(),
+            search in proptest::option::of("\\PC{0,20}"),
+            limit in 1usize..=1000,
+            millis in any::<i64>(),
+            id in any::<[u8; 16]>(),
+        ) {
+            let filter = ListFilter { search, ..ListFilter::default() };
+            let workspace = WorkspaceId::from_uuid(uuid::Uuid::from_bytes(workspace));
+            let cursor = PageCursor {
+                query: QueryHash::of(workspace, &filter, limit),
+                after: ListPosition {
+                    created_at: Timestamp::from_millis(millis),
+                    user_identity_id: UserIdentityId::from_uuid(uuid::Uuid::from_bytes(id)),
+                },
+            };
+            let text = cursor.encode();
+            prop_assert!(text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+            prop_assert_eq!(PageCursor::decode(&text), Ok(cursor));
+        }
+
+        #[test]
+        fn decoding_any_text_fails_cleanly_or_round_trips(text in "\\PC{0,60}|[A-Za-z0-9_=+/-]{40,56}") {
+            if let Ok(cursor) = PageCursor::decode(&text) {
+                prop_assert_eq!(PageCursor::decode(&cursor.encode()), Ok(cursor));
+            }
+        }
+    }
+}

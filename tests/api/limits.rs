@@ -245,3 +245,32 @@ async fn a_credential_over_its_rate_gets_429_with_retry_after() {
         .await;
     assert_eq!(listed.assert_ok()["user_identities"], json!([]));
 }
+
+#[tokio::test]
+async fn strings_holding_a_nul_character_are_invalid_input() {
+    let app = TestApp::spawn().await;
+
+    let created = app.post(CREATE, json!({"full_name": "Jean\u{0}Doe"})).await;
+    let searched = app.get(&format!("{LIST}?search=%00abc")).await;
+    let by_key = app.get("/user_identities/get?user_identity_key=a%00").await;
+
+    for reply in [created, searched, by_key] {
+        reply.assert_error(400, "invalid_input");
+        assert!(
+            reply.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("NUL")
+        );
+    }
+}
+
+#[tokio::test]
+async fn other_verbs_on_get_only_routes_answer_405_in_the_envelope() {
+    let app = TestApp::spawn().await;
+
+    for path in ["/health", "/ready", "/openapi.json"] {
+        let reply = app.send(app.request(Method::POST, path)).await;
+        reply.assert_error(405, "method_not_allowed");
+    }
+}

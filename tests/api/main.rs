@@ -4,6 +4,7 @@
 mod auth;
 mod binary;
 mod crash;
+mod fuzz;
 mod helpers;
 mod limits;
 mod process;
