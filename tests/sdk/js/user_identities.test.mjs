@@ -5,17 +5,21 @@ import assert from 'node:assert/strict'
 import { beforeEach, describe, test } from 'node:test'
 
 import {
+  Seam,
   SeamHttpApiError,
   SeamHttpInvalidInputError,
   SeamHttpUnauthorizedError,
 } from 'seam'
 
 import {
+  captureResponses,
   clientFor,
   clientWithApiKey,
   clientWithPersonalAccessToken,
+  endpoint,
   newPersonalAccessToken,
   newWorkspace,
+  seed,
   setCurrentTest,
 } from './lib/identity-server.mjs'
 
@@ -255,6 +259,30 @@ describe('list', () => {
     assert.deepEqual(listed, created.slice(0, 2))
   })
 
+  test('pages default to 500 and the limit is capped at 1000', async () => {
+    seed(workspace, 1201)
+
+    assert.equal((await seam.userIdentities.list()).length, 500)
+    assert.equal((await seam.userIdentities.list({ limit: 5000 })).length, 1000)
+
+    const everything = await seam.createPaginator(seam.userIdentities.list({ limit: 1000 })).flattenToArray()
+    assert.equal(everything.length, 1201)
+    assert.equal(new Set(ids(everything)).size, 1201)
+    assert.deepEqual(ids(everything), ids([...everything].sort(byCreation)))
+  })
+
+  test('created_before takes a Date and returns only older identities', async () => {
+    const created = []
+    for (const n of [0, 1, 2]) {
+      created.push(await createPerson(seam, n))
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+
+    const older = await seam.userIdentities.list({ created_before: new Date(created[1].created_at) })
+
+    assert.deepEqual(ids(older), [created[0].user_identity_id])
+  })
+
   test('createPaginator with a search stays within the search', async () => {
     const matching = []
     for (const n of [0, 1, 2, 3, 4]) matching.push(await createPerson(seam, n, { full_name: `Searchable ${n}` }))
@@ -414,5 +442,36 @@ describe('workspace isolation', () => {
     // Uniqueness is per workspace: the other workspace may reuse key, email and phone.
     const reused = await createDocumentedExample(theirs)
     assert.notEqual(reused.user_identity_id, mine.user_identity_id)
+  })
+})
+
+describe('client configuration', () => {
+  test('SEAM_API_KEY and SEAM_ENDPOINT configure new Seam()', async () => {
+    const saved = { ...process.env }
+    process.env.SEAM_API_KEY = workspace.apiKey
+    process.env.SEAM_ENDPOINT = endpoint
+    try {
+      const fromEnv = captureResponses(new Seam(), 'js')
+      assert.equal((await createDocumentedExample(fromEnv)).workspace_id, workspace.workspaceId)
+    } finally {
+      delete process.env.SEAM_API_KEY
+      delete process.env.SEAM_ENDPOINT
+      Object.assign(process.env, saved)
+    }
+  })
+
+  test('unicode names round-trip and are searchable', async () => {
+    const created = await seam.userIdentities.create({ full_name: 'Zoë Ñúñez-山田', email_address: 'zoe@example.com' })
+
+    assert.equal(created.full_name, 'Zoë Ñúñez-山田')
+    assert.deepEqual(await seam.userIdentities.get({ user_identity_id: created.user_identity_id }), created)
+    assert.deepEqual(ids(await seam.userIdentities.list({ search: 'Ñúñez-山' })), [created.user_identity_id])
+  })
+
+  test('workspaces.get returns the caller\'s workspace', async () => {
+    const current = await seam.workspaces.get()
+
+    assert.equal(current.workspace_id, workspace.workspaceId)
+    assert.match(current.name, /^js-sdk-/)
   })
 })

@@ -63,6 +63,11 @@ def new_personal_access_token(*workspaces: Workspace) -> str:
     return admin(*args)["personal_access_token"]
 
 
+def seed(workspace: Workspace, count: int) -> None:
+    """Bulk-inserts generated identities with the server's own admin command."""
+    admin("seed", "--workspace", workspace.workspace_id, "--count", str(count))
+
+
 def _capture(response: httpx.Response) -> None:
     """Records a response exactly as the SDK received it."""
     response.read()
@@ -88,6 +93,11 @@ def _capture(response: httpx.Response) -> None:
 
 def _httpx_options() -> dict:
     return {"event_hooks": {"response": [_capture]}}
+
+
+def httpx_options() -> dict:
+    """Options that record responses; pass to Seam(...) when building a client by hand."""
+    return _httpx_options()
 
 
 def client_for(workspace: Workspace) -> Seam:

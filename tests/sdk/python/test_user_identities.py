@@ -4,6 +4,7 @@ Every call goes through the SDK's public API; a failure here is a server bug.
 """
 
 import re
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -17,12 +18,15 @@ from seam import (
 from seam.resources import UserIdentity
 
 from identity_server import (
+    ENDPOINT,
     Workspace,
     client_for,
     client_with_api_key,
     client_with_personal_access_token,
+    httpx_options,
     new_personal_access_token,
     new_workspace,
+    seed,
 )
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -373,3 +377,64 @@ def test_workspaces_are_isolated(seam: Seam):
     # Uniqueness is per workspace: the other workspace may reuse key, email and phone.
     reused = create_documented_example(theirs)
     assert reused.user_identity_id != mine.user_identity_id
+
+
+def test_list_pages_default_to_500_and_limit_is_capped_at_1000(seam: Seam, workspace: Workspace):
+    seed(workspace, 1201)
+
+    default_page = seam.user_identities.list()
+    assert len(default_page) == 500
+    assert default_page.pagination["has_next_page"] is True
+
+    assert len(seam.user_identities.list(limit=5000)) == 1000
+
+    everything = seam.create_paginator(seam.user_identities.list, {"limit": 1000}).flatten_to_list()
+    assert len(everything) == 1201
+    assert len({i.user_identity_id for i in everything}) == 1201
+    assert [sort_key(i) for i in everything] == sorted(sort_key(i) for i in everything)
+
+
+def test_list_created_before_returns_only_older_identities(seam: Seam):
+    created = []
+    for n in range(3):
+        created.append(create_person(seam, n))
+        time.sleep(0.01)
+
+    older = seam.user_identities.list(created_before=created[1].created_at)
+
+    assert [i.user_identity_id for i in older] == [created[0].user_identity_id]
+
+
+def test_unicode_names_round_trip_and_are_searchable(seam: Seam):
+    created = seam.user_identities.create(full_name="Zoë Ñúñez-山田", email_address="zoe@example.com")
+
+    assert created.full_name == "Zoë Ñúñez-山田"
+    assert created.display_name == "Zoë Ñúñez-山田"
+    assert seam.user_identities.get(user_identity_id=created.user_identity_id) == created
+    assert [i.user_identity_id for i in seam.user_identities.list(search="Ñúñez-山")] == [created.user_identity_id]
+
+
+def test_environment_variables_configure_the_client(workspace: Workspace, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("SEAM_API_KEY", workspace.api_key)
+    monkeypatch.setenv("SEAM_ENDPOINT", ENDPOINT)
+
+    seam = Seam(httpx_options=httpx_options())
+
+    assert create_documented_example(seam).workspace_id == workspace.workspace_id
+
+
+def test_personal_access_token_from_environment_variables(workspace: Workspace, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("SEAM_PERSONAL_ACCESS_TOKEN", new_personal_access_token(workspace))
+    monkeypatch.setenv("SEAM_WORKSPACE_ID", workspace.workspace_id)
+    monkeypatch.setenv("SEAM_ENDPOINT", ENDPOINT)
+
+    seam = Seam(httpx_options=httpx_options())
+
+    assert create_documented_example(seam).workspace_id == workspace.workspace_id
+
+
+def test_workspaces_get_returns_the_callers_workspace(seam: Seam, workspace: Workspace):
+    current = seam.workspaces.get()
+
+    assert current.workspace_id == workspace.workspace_id
+    assert current.name.startswith("python-sdk-")

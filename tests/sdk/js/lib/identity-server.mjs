@@ -37,6 +37,10 @@ export const newPersonalAccessToken = (...workspaces) =>
   admin('pat', 'create', ...workspaces.flatMap((w) => ['--workspace', w.workspaceId]))
     .personal_access_token
 
+/** Bulk-inserts generated identities with the server's own admin command. */
+export const seed = (workspace, count) =>
+  admin('seed', '--workspace', workspace.workspaceId, '--count', String(count))
+
 let currentTest = ''
 
 /** Names the test that responses are recorded against; call from beforeEach. */
