@@ -4,6 +4,12 @@
 //! Verified records are cached for a short, configurable time, so a revoked credential
 //! stops working on every instance within that bound. Unknown ids are never cached, so a
 //! new credential works at once.
+//!
+//! Timing: the presented secret is hashed before any lookup, every well-formed token is
+//! looked up (an unknown id reads the database like a known one), and the comparison is
+//! constant-time, against a decoy hash when the id is unknown. What timing can still tell
+//! apart is whether a public id is in the cache; public ids are not secret (they are
+//! printed in every token), so that reveals nothing that helps guess a secret.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

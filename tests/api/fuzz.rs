@@ -223,6 +223,10 @@ fn check_answer(case: &Case, status: u16, text: &str) -> Result<(), TestCaseErro
     let body: Value = serde_json::from_str(text)
         .map_err(|_| TestCaseError::fail(format!("not JSON ({status}) for {case:?}: {text}")))?;
     if status >= 400 {
+        let lower = text.to_lowercase();
+        for internal in ["sqlite", "postgres", "sql", "panick", "constraint", "src/"] {
+            prop_assert!(!lower.contains(internal), "internal text in {}", text);
+        }
         prop_assert_eq!(&body["ok"], &json!(false), "{}", text);
         prop_assert!(
             body["error"]["type"]

@@ -4,9 +4,12 @@
 mod auth;
 mod binary;
 mod crash;
+mod credentials;
 mod fuzz;
 mod helpers;
+mod isolation;
 mod limits;
+mod logs;
 mod process;
 mod protocol;
 mod shutdown;

@@ -21,10 +21,15 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `serve` on `127.0.0.1:0` with `RUST_LOG=info` and waits until it listens.
     pub fn start(database: &str, args: &[&str]) -> Self {
+        Self::start_logging(database, args, "info")
+    }
+
+    /// Like [`Self::start`], with `RUST_LOG` set to `filter`.
+    pub fn start_logging(database: &str, args: &[&str], filter: &str) -> Self {
         let mut child = Command::new(BINARY)
             .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
             .args(args)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", filter)
             .env("NO_COLOR", "1")
             .env_remove("IDENTITY_SERVER_LOG_FORMAT")
             .stdout(Stdio::null())
