@@ -12,11 +12,22 @@ use crate::process::{ServerProcess, workspace};
 const BODY: &str = r#"{"user_identity_key":"in_flight","full_name":"In Flight"}"#;
 
 /// Opens a connection and sends a create request whose body stops after `sent` bytes.
+/// A first request on the same connection makes sure the server has accepted it.
 fn start_create(address: &str, api_key: &str, sent: usize) -> TcpStream {
     let mut stream = TcpStream::connect(address).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .unwrap();
+    let health = format!("GET /health HTTP/1.1\r\nHost: {address}\r\n\r\n");
+    stream.write_all(health.as_bytes()).unwrap();
+    let mut answered = Vec::new();
+    while !answered.ends_with(b"{\"ok\":true}") {
+        let mut byte = [0];
+        stream
+            .read_exact(&mut byte)
+            .expect("the health check answers");
+        answered.push(byte[0]);
+    }
     let head = format!(
         "POST /user_identities/create HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {api_key}\r\n\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
