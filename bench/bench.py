@@ -480,6 +480,8 @@ def find(res, scenario, conns=None):
 
 
 def table_for(res):
+    if "failed" in res:
+        return f"### {res['backend']}, {res['size']:,} identities\n\nNot measured: {res['failed'][:600]}"
     ceil = ceiling_rps(res)
     lines = [
         f"### {res['backend']}, {res['size']:,} identities (ceiling route `GET {res.get('ceiling_route', '?')}`)",
@@ -678,7 +680,12 @@ def main():
         backends = ["sqlite"] + (["postgres"] if args.postgres else [])
         if args.postgres:
             pg = Postgres(args.pg_bin, workdir)
-            pg.start()
+            try:
+                pg.start()
+            except (OSError, subprocess.CalledProcessError) as error:
+                detail = getattr(error, "stderr", "") or error
+                log(f"postgres could not start, measuring SQLite only: {detail}")
+                backends.remove("postgres")
         tag = random.randrange(0, 400)
         for backend in backends:
             for size in args.sizes:
@@ -688,7 +695,12 @@ def main():
                     database = f"sqlite://{db_dir}/identity.sqlite"
                 else:
                     database = pg.create_db(f"bench_{size}")
-                results.append(bench_one(args, backend, database, size, workdir, tag))
+                try:
+                    results.append(bench_one(args, backend, database, size, workdir, tag))
+                except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+                    log(f"{backend} {size}: failed: {error}")
+                    results.append({"backend": backend, "size": size, "failed": str(error),
+                                    "loadavg_start": loadavg(), "scenarios": []})
                 tag = (tag + 2 * len(SCENARIOS)) % 1000
     except KeyboardInterrupt:
         log("interrupted; reporting what was measured")
