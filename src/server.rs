@@ -14,11 +14,9 @@ use tokio::sync::{Semaphore, watch};
 
 /// Request headers (request line included) larger than this are refused by the HTTP
 /// parser with a bare `431` and the connection is closed. Below it, the application's own
-/// limit ([`crate::http::limits::MAX_HEADER_BYTES`]) answers in the error envelope.
+/// limit ([`crate::http::limits::MAX_HEADER_BYTES`]) answers in the error envelope. More
+/// than 100 header fields (hyper's fixed default) is also a bare `431`.
 pub const HARD_MAX_HEADER_BYTES: usize = 64 * 1024;
-
-/// Most header fields in one request; more is a bare `431`.
-pub const MAX_HEADER_FIELDS: usize = 100;
 
 /// How the server treats connections.
 #[derive(Debug, Clone)]
@@ -68,6 +66,8 @@ pub async fn serve(
                     continue;
                 }
             };
+            // Responses are written whole; sending them at once saves a delayed-ACK wait.
+            let _ = stream.set_nodelay(true);
             let connection = builder
                 .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
             let mut stopping = stopping.clone();
@@ -96,8 +96,7 @@ fn http1_builder(limits: &ConnectionLimits) -> http1::Builder {
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        .max_header_size(HARD_MAX_HEADER_BYTES)
-        .max_headers(MAX_HEADER_FIELDS);
+        .max_header_size(HARD_MAX_HEADER_BYTES);
     builder
 }
 

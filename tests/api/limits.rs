@@ -289,3 +289,16 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_header_timeout() {
     let text = closed.expect("the server closes the idle connection");
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
 }
+
+#[tokio::test]
+async fn more_than_one_hundred_header_fields_answer_431() {
+    let app = TestApp::spawn().await;
+    let mut request = app.request(Method::GET, LIST).bearer_auth(&app.api_key);
+    for number in 0..101 {
+        request = request.header(format!("x-field-{number}"), "1");
+    }
+
+    let response = request.send().await.unwrap();
+
+    assert_eq!(response.status(), 431);
+}
