@@ -6,6 +6,7 @@ use std::time::Duration;
 use axum::Router;
 
 use crate::http;
+use crate::http::metrics::Metrics;
 use crate::service::credentials::Authenticator;
 use crate::service::rate_limit::{RateLimit, RateLimiter};
 use crate::service::user_identities::UserIdentities;
@@ -50,6 +51,7 @@ struct Inner {
     public_url: Option<String>,
     body_read_timeout: Duration,
     rate_limiter: Option<RateLimiter>,
+    metrics: Metrics,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
                 .map(|url| url.trim_end_matches('/').to_owned()),
             body_read_timeout: config.body_read_timeout,
             rate_limiter: config.rate_limit.map(RateLimiter::new),
+            metrics: Metrics::default(),
             store,
         };
         Self {
@@ -95,6 +98,10 @@ impl AppState {
         self.inner.rate_limiter.as_ref()
     }
 
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
     /// The base URL a caller reached us at.
     pub fn origin_for(&self, host: Option<&str>) -> String {
         match (&self.inner.public_url, host) {
@@ -107,7 +114,12 @@ impl AppState {
 
 /// The whole HTTP application: routes plus the per-request middleware.
 pub fn build_app(store: SharedStore, config: &AppConfig) -> Router {
-    http::router(AppState::new(store, config))
+    let state = AppState::new(store, config);
+    http::router(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            http::metrics::track,
+        ))
         .layer(axum::middleware::from_fn(http::limits::header_size))
         .layer(axum::middleware::from_fn(http::observe::observe))
 }

@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod limits;
+pub mod metrics;
 pub mod observe;
 pub mod openapi;
 pub mod pagination;
@@ -135,6 +136,7 @@ pub fn router(state: AppState) -> Router {
         .route(WORKSPACES_GET.path, seam(&WORKSPACES_GET, workspaces::get))
         .route("/health", get_only(get(health::health)))
         .route("/ready", get_only(get(health::ready)))
+        .route("/metrics", get_only(get(metrics::serve)))
         .route("/openapi.json", get_only(get(openapi::serve)))
         .fallback(|| async { ApiError::RouteNotFound })
         .with_state(state)

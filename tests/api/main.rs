@@ -10,6 +10,7 @@ mod helpers;
 mod isolation;
 mod limits;
 mod logs;
+mod metrics;
 mod process;
 mod protocol;
 mod shutdown;
