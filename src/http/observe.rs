@@ -1,18 +1,22 @@
 //! Per-request observability and headers: a request id (taken from `x-request-id` when the
 //! caller sends a sane one), one `http.request` span, one log line when the response is
-//! ready, `seam-request-id` on every response and Seam's CORS headers.
+//! ready, `seam-request-id` on every response and Seam's CORS headers. A handler that
+//! panics answers `500` in the envelope instead of dropping the connection.
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Poll;
 use std::time::Instant;
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use tracing::{Instrument, Level, field};
 
-use super::error::ErrorCause;
+use super::error::{ApiError, ErrorCause};
 
 static SEAM_REQUEST_ID: HeaderName = HeaderName::from_static("seam-request-id");
 const ALLOWED_HEADERS: &str = "authorization, content-type, seam-workspace, \
@@ -56,7 +60,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
         request_id = %id,
         workspace.id = field::Empty,
     );
-    let mut response = next.run(request).instrument(span.clone()).await;
+    let mut response = catching_panics(next.run(request).instrument(span.clone())).await;
 
     let status = response.status().as_u16();
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -92,4 +96,59 @@ pub async fn observe(request: Request, next: Next) -> Response {
         HeaderValue::from_static("seam-request-id"),
     );
     response
+}
+
+/// Runs the request; a panic becomes a `500` whose cause is logged like any other.
+async fn catching_panics(future: impl Future<Output = Response>) -> Response {
+    let mut future = Box::pin(future);
+    std::future::poll_fn(move |cx| {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(poll) => poll,
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|text| (*text).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                let cause = format!("handler panicked: {message}");
+                Poll::Ready(ApiError::Internal(cause).into_response())
+            }
+        }
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::routing::get;
+
+    use crate::server::{self, ConnectionLimits};
+
+    async fn boom() -> &'static str {
+        panic!("boom")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_in_the_envelope() {
+        let app = Router::new()
+            .route("/boom", get(boom))
+            .layer(axum::middleware::from_fn(super::observe));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let limits = ConnectionLimits::default();
+        tokio::spawn(server::serve(listener, app, limits, std::future::pending()));
+
+        let response = reqwest::get(format!("http://{address}/boom"))
+            .await
+            .unwrap();
+
+        assert_eq!(response.status(), 500);
+        assert!(response.headers().contains_key("seam-request-id"));
+        let body = response.text().await.unwrap();
+        assert_eq!(
+            body,
+            r#"{"error":{"type":"internal_server_error","message":"An internal server error occurred"},"ok":false}"#
+        );
+    }
 }
