@@ -8,6 +8,7 @@ pub mod observe;
 pub mod openapi;
 pub mod pagination;
 pub mod params;
+pub mod request;
 pub mod routes;
 
 use std::future::Future;
@@ -19,7 +20,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 
 use self::error::ApiError;
-use self::params::{Params, Source};
+use self::params::Params;
+use self::request::Source;
 use self::routes::{health, user_identities, workspaces};
 use crate::app::AppState;
 use crate::service::credentials::AuthContext;
@@ -198,7 +200,7 @@ where
             allowed: action.allowed,
         });
     }
-    let params = params::read(
+    let params = request::read(
         &parts.method,
         parts.uri.query(),
         &parts.headers,

@@ -9,7 +9,8 @@ use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::params::{FieldDoc, Params, Source};
+use super::params::{FieldDoc, Params};
+use super::request::Source;
 use super::{ACTIONS, Action, Reply};
 
 static DOCUMENT: LazyLock<Value> = LazyLock::new(document);
