@@ -49,7 +49,6 @@ pub fn document() -> Value {
                 "user_identity": user_identity_schema(),
                 "pagination": pagination_schema(),
                 "workspace": workspace_schema(),
-                "error": error_schema(),
             },
         },
     })
@@ -142,10 +141,12 @@ fn responses(reply: Reply) -> Value {
         )]),
         Reply::Ok => envelope(&[]),
     };
+    // Inline, not a component: the Seam CLI's blueprint takes every object in
+    // `components.schemas` for a resource, and a resource needs a route of its own.
     let error = |description: &str| {
         json!({
             "description": description,
-            "content": { "application/json": { "schema": { "$ref": "#/components/schemas/error" } } },
+            "content": { "application/json": { "schema": error_schema() } },
         })
     };
     json!({
@@ -182,6 +183,7 @@ fn user_identity_schema() -> Value {
     let empty_array = json!({ "type": "array", "items": { "type": "object" }, "maxItems": 0 });
     json!({
         "type": "object",
+        "x-route-path": "/user_identities",
         "properties": {
             "user_identity_id": { "type": "string", "format": "uuid" },
             "user_identity_key": nullable_string(Some(1)),
@@ -218,6 +220,7 @@ fn pagination_schema() -> Value {
 fn workspace_schema() -> Value {
     json!({
         "type": "object",
+        "x-route-path": "/workspaces",
         "properties": {
             "workspace_id": { "type": "string", "format": "uuid" },
             "name": { "type": "string" },
@@ -298,5 +301,29 @@ mod tests {
         assert_eq!(names, ["user_identity_id", "user_identity_key"]);
         let list = &document["paths"]["/user_identities/list"]["get"]["parameters"];
         assert_eq!(list.as_array().unwrap().len(), 6);
+    }
+
+    /// The Seam CLI builds its commands from this document (`seam --remote-schema`) with
+    /// `@seamapi/blueprint`, which needs every object schema in `components` to name its
+    /// route in `x-route-path` (`pagination` excepted) and that route to be described.
+    #[test]
+    fn every_component_names_a_described_route() {
+        let document = document();
+        let routes: Vec<String> = document["paths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|path| path.rsplit_once('/').unwrap().0.to_owned())
+            .collect();
+        for (name, schema) in document["components"]["schemas"].as_object().unwrap() {
+            if name == "pagination" {
+                continue;
+            }
+            let route = schema["x-route-path"].as_str().unwrap_or_default();
+            assert!(
+                routes.iter().any(|r| r == route),
+                "{name}: x-route-path {route:?}"
+            );
+        }
     }
 }
