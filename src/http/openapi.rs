@@ -226,13 +226,15 @@ fn workspace_schema() -> Value {
             "name": { "type": "string" },
             "company_name": { "type": "string" },
             "is_sandbox": { "type": "boolean" },
+            "connect_webview_customization": { "type": "object", "properties": {} },
             "is_suspended": { "type": "boolean" },
             "is_publishable_key_auth_enabled": { "type": "boolean" },
             "connect_partner_name": { "type": "string", "nullable": true },
             "organization_id": { "type": "string", "nullable": true },
         },
         "required": [
-            "workspace_id", "name", "company_name", "is_sandbox", "is_suspended",
+            "workspace_id", "name", "company_name", "is_sandbox",
+            "connect_webview_customization", "is_suspended",
             "is_publishable_key_auth_enabled", "connect_partner_name", "organization_id",
         ],
     })

@@ -17,11 +17,16 @@ struct WorkspaceView {
     name: String,
     company_name: String,
     is_sandbox: bool,
+    connect_webview_customization: ConnectWebviewCustomization,
     is_suspended: bool,
     is_publishable_key_auth_enabled: bool,
     connect_partner_name: Option<String>,
     organization_id: Option<String>,
 }
+
+/// Required by Seam's schema; Connect Webviews are not served here, so nothing is customized.
+#[derive(Serialize)]
+struct ConnectWebviewCustomization {}
 
 #[derive(Serialize)]
 struct GetResponse {
@@ -47,6 +52,7 @@ pub async fn get(state: AppState, call: Call, params: Params) -> Result<Response
         company_name: workspace.name.clone(),
         name: workspace.name,
         is_sandbox: false,
+        connect_webview_customization: ConnectWebviewCustomization {},
         is_suspended: false,
         is_publishable_key_auth_enabled: false,
         connect_partner_name: None,
