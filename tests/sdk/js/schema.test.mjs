@@ -1,19 +1,26 @@
 // Every response body that the Python, JavaScript and CLI suites received is
 // checked here against the matching response schema of Seam's published
-// OpenAPI document (npm @seamapi/types, pinned in package.json).
-// Run after the three suites: they record responses in IDS_CAPTURE_DIR.
+// OpenAPI document (npm @seamapi/types, pinned in package.json), and the SDK
+// suites' responses also against the server's own GET /openapi.json, so that
+// document cannot drift from what the server answers.
+// Run after the three suites, while the server still runs: they record
+// responses in IDS_CAPTURE_DIR.
 
 import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
 
-import { checkResponse, typesVersion } from './lib/seam-openapi.mjs'
+import { checkResponse, createChecker, typesVersion } from './lib/seam-openapi.mjs'
 
 const captureDir = process.env.IDS_CAPTURE_DIR
 if (!captureDir) throw new Error('IDS_CAPTURE_DIR is not set: run these tests through tests/sdk/run.sh')
 
 const suites = (process.env.IDS_SCHEMA_SUITES ?? 'python,js,cli').split(',')
+
+const served = await fetch(new URL('/openapi.json', process.env.IDS_ENDPOINT))
+  .then(async (response) => ({ status: response.status, document: await response.json() }))
+  .catch((error) => ({ status: null, document: null, error }))
 
 // The operations each suite must have exercised, so that a suite that ran
 // nothing cannot pass this check by having nothing to check.
@@ -39,6 +46,43 @@ const checkCliPayload = (capture) => {
   return checkResponse({ ...capture, body: { ...capture.body, ok: true } })
 }
 
+const groupByOperation = (captures) => {
+  const byOperation = new Map()
+  for (const capture of captures) {
+    const operation = `${capture.method} ${capture.path} -> ${capture.status}`
+    byOperation.set(operation, [...(byOperation.get(operation) ?? []), capture])
+  }
+  return byOperation
+}
+
+const problemsOf = (group, check) =>
+  group.flatMap((capture) =>
+    check(capture).map(
+      (problem) => `${capture.test}: ${problem}\n  body: ${JSON.stringify(capture.body ?? capture.text).slice(0, 600)}`,
+    ),
+  )
+
+describe("identity-server's own /openapi.json", () => {
+  test('is served without credentials', () => {
+    assert.equal(served.status, 200, String(served.error ?? ''))
+    assert.equal(served.document?.openapi, '3.0.0')
+  })
+
+  if (served.document == null) return
+  const own = createChecker(served.document, { strictStatus: true })
+
+  // The CLI prints neither statuses nor whole bodies, so only the SDK suites are compared here.
+  for (const suite of suites.filter((s) => s !== 'cli')) {
+    describe(`describes every ${suite} response`, () => {
+      for (const [operation, group] of groupByOperation(readCaptures(suite))) {
+        test(`${operation} (${group.length} responses)`, () => {
+          assert.deepEqual(problemsOf(group, own.checkResponse), [])
+        })
+      }
+    })
+  }
+})
+
 for (const suite of suites) {
   const captures = readCaptures(suite)
 
@@ -56,18 +100,10 @@ for (const suite of suites) {
       })
     }
 
-    const byOperation = new Map()
-    for (const capture of captures) {
-      const operation = `${capture.method} ${capture.path} -> ${capture.status}`
-      byOperation.set(operation, [...(byOperation.get(operation) ?? []), capture])
-    }
-    for (const [operation, group] of byOperation) {
+    for (const [operation, group] of groupByOperation(captures)) {
       test(`${operation} (${group.length} responses)`, () => {
-        const problems = group.flatMap((capture) => {
-          const found = capture.cli_payload ? checkCliPayload(capture) : checkResponse(capture)
-          return found.map((problem) => `${capture.test}: ${problem}\n  body: ${JSON.stringify(capture.body ?? capture.text).slice(0, 600)}`)
-        })
-        assert.deepEqual(problems, [])
+        const check = (capture) => (capture.cli_payload ? checkCliPayload(capture) : checkResponse(capture))
+        assert.deepEqual(problemsOf(group, check), [])
       })
     }
   })

@@ -1,5 +1,6 @@
 // Validators for response bodies, built from the OpenAPI document that Seam
-// publishes in npm `@seamapi/types` (version pinned in package.json).
+// publishes in npm `@seamapi/types` (version pinned in package.json), or
+// from any other OpenAPI 3.0 document, such as the server's own.
 //
 // The document is OpenAPI 3.0, whose schemas are not plain JSON Schema:
 // `nullable: true` widens a type to null, and `exclusiveMinimum: true` is a
@@ -78,14 +79,8 @@ const allowNull = (schema) => {
   return { anyOf: [schema, { type: 'null' }] }
 }
 
-const definitions = Object.fromEntries(
-  Object.entries(openapi.components.schemas).map(([name, schema]) => [name, toJsonSchema(schema)]),
-)
-
 const ajv = new Ajv({ allErrors: true, strict: false })
 addFormats(ajv)
-
-const compile = (schema) => ajv.compile({ ...schema, definitions })
 
 /**
  * Seam documents no body for 4xx responses, so errors are checked against
@@ -93,7 +88,7 @@ const compile = (schema) => ajv.compile({ ...schema, definitions })
  * SDKs only recognise an API error when `error.type` and `error.message`
  * are strings, and read `validation_errors` on `invalid_input`.
  */
-const errorEnvelope = compile({
+const errorEnvelope = ajv.compile({
   type: 'object',
   required: ['ok', 'error'],
   properties: {
@@ -120,35 +115,51 @@ const errorEnvelope = compile({
   },
 })
 
-const successValidators = new Map()
-
-/** The published 200 response schema of an operation, compiled once. */
-export const successValidator = (method, path) => {
-  const key = `${method.toLowerCase()} ${path}`
-  if (!successValidators.has(key)) {
-    const operation = openapi.paths[path]?.[method.toLowerCase()]
-    const schema = operation?.responses?.['200']?.content?.['application/json']?.schema
-    successValidators.set(key, schema == null ? null : compile(toJsonSchema(schema)))
-  }
-  return successValidators.get(key)
-}
-
 /**
- * Checks one response body; returns a list of problems, empty when it conforms.
- * 2xx bodies must match the operation's published 200 schema; error bodies
- * must be Seam's error envelope.
+ * A response checker for one OpenAPI 3.0 document. checkResponse() returns
+ * a list of problems, empty when the body conforms: a body must match the
+ * document's schema for the operation and status; where the document gives
+ * no schema for an error status (Seam's does not), the error envelope.
+ * With `strictStatus`, a status the document does not list is a problem too.
  */
-export const checkResponse = ({ method, path, status, body }) => {
-  if (body == null || typeof body !== 'object') {
-    return [`${method} ${path} answered ${status} without a JSON object body`]
+export const createChecker = (document, { strictStatus = false } = {}) => {
+  const definitions = Object.fromEntries(
+    Object.entries(document.components?.schemas ?? {}).map(([name, schema]) => [name, toJsonSchema(schema)]),
+  )
+  const validators = new Map()
+
+  const validatorFor = (method, path, status) => {
+    const key = `${method.toLowerCase()} ${path} ${status}`
+    if (!validators.has(key)) {
+      const responses = document.paths?.[path]?.[method.toLowerCase()]?.responses
+      const response = responses?.[String(status)]
+      const schema = response?.content?.['application/json']?.schema
+      validators.set(key, {
+        documented: responses != null,
+        listed: response != null,
+        validate: schema == null ? null : ajv.compile({ ...toJsonSchema(schema), definitions }),
+      })
+    }
+    return validators.get(key)
   }
-  if (status >= 200 && status < 300) {
-    const validate = successValidator(method, path)
-    if (validate == null) return [`Seam's OpenAPI documents no 200 response for ${method} ${path}`]
-    return validate(body) ? [] : formatErrors(validate.errors)
+
+  const checkResponse = ({ method, path, status, body }) => {
+    if (body == null || typeof body !== 'object') {
+      return [`${method} ${path} answered ${status} without a JSON object body`]
+    }
+    const { documented, listed, validate } = validatorFor(method, path, status)
+    if (!documented) return [`the document has no ${method} ${path}`]
+    if (strictStatus && !listed) return [`the document lists no ${status} response for ${method} ${path}`]
+    if (validate != null) return validate(body) ? [] : formatErrors(validate.errors)
+    if (status >= 200 && status < 300) return [`the document has no schema for ${method} ${path} ${status}`]
+    return errorEnvelope(body) ? [] : formatErrors(errorEnvelope.errors)
   }
-  return errorEnvelope(body) ? [] : formatErrors(errorEnvelope.errors)
+
+  return { checkResponse }
 }
+
+/** Checks against Seam's published document (npm @seamapi/types). */
+export const { checkResponse } = createChecker(openapi)
 
 const formatErrors = (errors) =>
   (errors ?? []).map((e) => `${e.instancePath || '(body)'} ${e.message}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`)
