@@ -76,7 +76,8 @@ async fn story(store: SharedStore) {
 }
 
 async fn workspaces(store: &SharedStore) -> (WorkspaceId, WorkspaceId) {
-    let home = store.create_workspace("Home").await.unwrap();
+    let home = store.create_first_workspace("Home").await.unwrap().unwrap();
+    assert_eq!(store.create_first_workspace("Second").await.unwrap(), None);
     let other = store.create_workspace("Other").await.unwrap();
     assert_eq!(store.count_workspaces().await.unwrap(), 2);
     assert_eq!(

@@ -221,10 +221,10 @@ pub async fn serve(
 
 /// On a database without any workspace, creates one and prints its API key, once.
 async fn bootstrap(store: &SharedStore) -> anyhow::Result<()> {
-    if store.count_workspaces().await? > 0 {
+    let Some(workspace) = store.create_first_workspace("Default workspace").await? else {
         return Ok(());
-    }
-    let (workspace, api_key) = credentials::create_workspace(store, "Default workspace").await?;
+    };
+    let api_key = credentials::issue_api_key(store, workspace.workspace_id).await?;
     println!(
         "Created workspace {} (\"{}\") on this new database.\n\
          Its API key is shown only this once; keep it safe:\n\n    {api_key}\n",

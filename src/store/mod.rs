@@ -143,6 +143,16 @@ pub trait Store: Send + Sync + 'static {
 
     async fn count_workspaces(&self) -> StoreResult<u64>;
 
+    /// Creates a workspace when the database has none; `None` when one exists. Stores that
+    /// several processes share make the check and the insert one step, so instances that
+    /// start together on an empty database create one workspace between them.
+    async fn create_first_workspace(&self, name: &str) -> StoreResult<Option<Workspace>> {
+        if self.count_workspaces().await? > 0 {
+            return Ok(None);
+        }
+        self.create_workspace(name).await.map(Some)
+    }
+
     /// `NotFound` when the workspace does not exist.
     async fn insert_api_key(
         &self,

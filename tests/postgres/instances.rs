@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use crate::database;
-use crate::server::{Server, admin};
+use crate::server::Server;
 
 const PAIRS: usize = 300;
 
@@ -64,9 +64,10 @@ async fn instances_share_uniqueness_and_pagination() {
     };
     let url = database::fresh_database(&admin_url).await;
     migrate_from_three_processes_at_once(&url);
-    let workspace = admin(&url, &["admin", "workspace", "create", "--name", "Multi"]);
-    let api_key = Arc::new(workspace["api_key"].as_str().unwrap().to_owned());
-    let servers: Arc<Vec<Server>> = Arc::new((0..3).map(|_| Server::start(&url, &[])).collect());
+    let servers = start_three_at_once(&url);
+    let printed: Vec<String> = servers.iter().filter_map(Server::printed_api_key).collect();
+    assert_eq!(printed.len(), 1, "one instance creates the first workspace");
+    let api_key = Arc::new(printed[0].clone());
     let client = reqwest::Client::new();
 
     let limit = Arc::new(Semaphore::new(24));
@@ -116,6 +117,12 @@ async fn instances_share_uniqueness_and_pagination() {
         listed.windows(2).all(|pair| pair[0] < pair[1]),
         "pages follow (created_at, user_identity_id) order"
     );
+}
+
+/// Three servers start together on a database without workspaces.
+fn start_three_at_once(url: &str) -> Arc<Vec<Server>> {
+    let starting: Vec<_> = (0..3).map(|_| Server::spawn(url, &[])).collect();
+    Arc::new(starting.into_iter().map(|server| server.wait()).collect())
 }
 
 /// Three `migrate` processes race on an empty database; the advisory lock lets each

@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -15,44 +15,77 @@ pub struct Server {
     pub base_url: String,
     child: Child,
     log: Arc<Mutex<Vec<String>>>,
+    stdout: Arc<Mutex<Vec<String>>>,
+}
+
+/// A `serve` process started but not yet listening.
+pub struct Starting {
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+    stdout: Arc<Mutex<Vec<String>>>,
+    address: mpsc::Receiver<String>,
+}
+
+impl Starting {
+    /// Waits until the server listens.
+    pub fn wait(mut self) -> Server {
+        let Ok(address) = self.address.recv_timeout(Duration::from_secs(30)) else {
+            let _ = self.child.kill();
+            panic!("the server did not start: {:?}", self.log.lock().unwrap());
+        };
+        Server {
+            base_url: format!("http://{address}"),
+            child: self.child,
+            log: self.log,
+            stdout: self.stdout,
+        }
+    }
+}
+
+/// Collects a child's output lines for its whole life, so it never blocks on a full pipe.
+fn drain(
+    output: impl std::io::Read + Send + 'static,
+    lines: Arc<Mutex<Vec<String>>>,
+    listening: Option<mpsc::Sender<String>>,
+) {
+    std::thread::spawn(move || {
+        for line in BufReader::new(output).lines().map_while(Result::ok) {
+            if let Some(found) = &listening {
+                if let Some(address) = listening_address(&line) {
+                    let _ = found.send(address);
+                }
+            }
+            lines.lock().unwrap().push(line);
+        }
+    });
 }
 
 impl Server {
     /// Starts `serve` on `database` with extra flags and waits until it listens.
     pub fn start(database: &str, flags: &[&str]) -> Self {
+        Self::spawn(database, flags).wait()
+    }
+
+    /// Starts `serve` without waiting, so that several can start at the same moment.
+    pub fn spawn(database: &str, flags: &[&str]) -> Starting {
         let mut child = Command::new(BINARY)
             .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
             .args(["--database", database])
             .args(flags)
             .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start identity-server serve");
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let (found, address) = std::sync::mpsc::channel();
-        let lines = log.clone();
-        // Drains stderr for the server's whole life, so logging never blocks it.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(listening) = listening_address(&line) {
-                    let _ = found.send(listening);
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let address = match address.recv_timeout(Duration::from_secs(30)) {
-            Ok(address) => address,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("the server did not start: {:?}", log.lock().unwrap());
-            }
-        };
-        Self {
-            base_url: format!("http://{address}"),
+        let (log, stdout) = (Arc::default(), Arc::default());
+        let (found, address) = mpsc::channel();
+        drain(child.stderr.take().unwrap(), Arc::clone(&log), Some(found));
+        drain(child.stdout.take().unwrap(), Arc::clone(&stdout), None);
+        Starting {
             child,
             log,
+            stdout,
+            address,
         }
     }
 
@@ -63,6 +96,16 @@ impl Server {
     /// Log lines so far, for failure messages.
     pub fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
+    }
+
+    /// The API key this server printed when it created the first workspace, if it did.
+    pub fn printed_api_key(&self) -> Option<String> {
+        let stdout = self.stdout.lock().unwrap();
+        stdout
+            .iter()
+            .map(|line| line.trim())
+            .find(|line| line.starts_with("seam_"))
+            .map(str::to_owned)
     }
 }
 

@@ -26,6 +26,9 @@ use crate::domain::user_identity::{
     NewUserIdentity, UniqueField, UserIdentity, UserIdentityLookup, UserIdentityPatch,
 };
 
+/// Advisory lock key held while deciding whether to create the first workspace.
+const FIRST_WORKSPACE_LOCK: i64 = 0x6964_6669_7273_7477;
+
 /// Whether a URL names a PostgreSQL database.
 pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
@@ -231,6 +234,38 @@ impl Store for PostgresStore {
             .await?;
         let count: i64 = client.query_one(&statement, &[]).await?.get(0);
         Ok(count.unsigned_abs())
+    }
+
+    async fn create_first_workspace(&self, name: &str) -> StoreResult<Option<Workspace>> {
+        let mut client = self.client().await?;
+        let transaction = client.transaction().await?;
+        transaction
+            .execute("SELECT pg_advisory_xact_lock($1)", &[&FIRST_WORKSPACE_LOCK])
+            .await?;
+        let count: i64 = transaction
+            .query_one("SELECT count(*) FROM workspaces", &[])
+            .await?
+            .get(0);
+        if count > 0 {
+            return Ok(None);
+        }
+        let workspace = Workspace {
+            workspace_id: WorkspaceId::new_random(),
+            name: name.to_owned(),
+            created_at: Timestamp::now(),
+        };
+        transaction
+            .execute(
+                "INSERT INTO workspaces (workspace_id, name, created_at) VALUES ($1, $2, $3)",
+                &[
+                    workspace.workspace_id.as_uuid(),
+                    &workspace.name,
+                    &workspace.created_at.as_millis(),
+                ],
+            )
+            .await?;
+        transaction.commit().await?;
+        Ok(Some(workspace))
     }
 
     async fn insert_api_key(
