@@ -134,10 +134,16 @@ fn map_error(error: tokio_postgres::Error) -> StoreError {
     let class = &code.code()[..2];
     let transient = matches!(class, "08" | "40" | "53" | "57" | "58");
     if transient {
-        StoreError::Unavailable(db.to_string())
+        StoreError::Unavailable(describe(db))
     } else {
-        StoreError::Other(db.to_string())
+        StoreError::Other(describe(db))
     }
+}
+
+/// Severity, SQLSTATE and message of a server error, for the log. `DETAIL` is left out:
+/// it can quote the row's values ("Failing row contains ..."), which are personal data.
+fn describe(db: &tokio_postgres::error::DbError) -> String {
+    format!("{} {}: {}", db.severity(), db.code().code(), db.message())
 }
 
 fn map_pool_error(error: PoolError) -> StoreError {
