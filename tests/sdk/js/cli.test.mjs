@@ -28,7 +28,7 @@ let workspace
  * Runs `seam ...args` with its own empty home, so no stored login, endpoint
  * or schema cache from this machine leaks in, and returns the parsed stdout.
  */
-const seamCli = (args, { token = workspace.apiKey, workspaceId } = {}) => {
+const seamCli = (args, { token = workspace.apiKey, workspaceId, endpointFlag = false } = {}) => {
   const home = mkdtempSync(join(tmpdir(), 'seam-cli-home-'))
   const env = {
     ...process.env,
@@ -38,6 +38,10 @@ const seamCli = (args, { token = workspace.apiKey, workspaceId } = {}) => {
     XDG_STATE_HOME: join(home, 'state'),
     SEAM_CLI_ENDPOINT: endpoint,
     SEAM_CLI_TOKEN: token,
+  }
+  if (endpointFlag) {
+    delete env.SEAM_CLI_ENDPOINT
+    args = [...args, '--endpoint', endpoint]
   }
   if (workspaceId == null) delete env.SEAM_CLI_WORKSPACE_ID
   else env.SEAM_CLI_WORKSPACE_ID = workspaceId
@@ -182,6 +186,13 @@ describe('seam user-identities', () => {
 
     assert.equal(created.workspace_id, workspace.workspaceId)
     const listed = succeeds(['user-identities', 'list'], { token, workspaceId: workspace.workspaceId })
+    assert.deepEqual(listed.user_identities, [created])
+  })
+
+  test('--endpoint works in place of SEAM_CLI_ENDPOINT', () => {
+    const { user_identity: created } = succeeds(documentedCreate, { endpointFlag: true })
+
+    const listed = succeeds(['user-identities', 'list'], { endpointFlag: true })
     assert.deepEqual(listed.user_identities, [created])
   })
 
