@@ -52,19 +52,26 @@ pub struct LimitArgs {
     #[arg(
         long,
         env = "IDENTITY_SERVER_SHUTDOWN_GRACE_SECONDS",
-        default_value_t = 30.0
+        default_value_t = 30.0,
+        value_parser = non_negative_number
     )]
     pub shutdown_grace_seconds: f64,
 
     /// Connections served at once; more wait in the OS accept backlog.
-    #[arg(long, env = "IDENTITY_SERVER_MAX_CONNECTIONS", default_value_t = 1024)]
+    #[arg(
+        long,
+        env = "IDENTITY_SERVER_MAX_CONNECTIONS",
+        default_value_t = 1024,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+    )]
     pub max_connections: usize,
 
     /// Seconds a client has to send request headers; also the idle keep-alive timeout.
     #[arg(
         long,
         env = "IDENTITY_SERVER_HEADER_READ_TIMEOUT_SECONDS",
-        default_value_t = 10.0
+        default_value_t = 10.0,
+        value_parser = positive_number
     )]
     pub header_read_timeout_seconds: f64,
 
@@ -72,7 +79,8 @@ pub struct LimitArgs {
     #[arg(
         long,
         env = "IDENTITY_SERVER_BODY_READ_TIMEOUT_SECONDS",
-        default_value_t = 30.0
+        default_value_t = 30.0,
+        value_parser = positive_number
     )]
     pub body_read_timeout_seconds: f64,
 
@@ -80,12 +88,18 @@ pub struct LimitArgs {
     #[arg(
         long,
         env = "IDENTITY_SERVER_RATE_LIMIT_PER_SECOND",
-        default_value_t = 0.0
+        default_value_t = 0.0,
+        value_parser = non_negative_number
     )]
     pub rate_limit_per_second: f64,
 
     /// Requests a credential may make at once above the sustained rate.
-    #[arg(long, env = "IDENTITY_SERVER_RATE_LIMIT_BURST", default_value_t = 100)]
+    #[arg(
+        long,
+        env = "IDENTITY_SERVER_RATE_LIMIT_BURST",
+        default_value_t = 100,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
     pub rate_limit_burst: u32,
 }
 
@@ -116,6 +130,22 @@ impl LimitArgs {
             header_read_timeout: seconds(self.header_read_timeout_seconds),
             shutdown_grace: seconds(self.shutdown_grace_seconds),
         }
+    }
+}
+
+/// A finite number greater than zero, for timeouts: zero would refuse every request.
+fn positive_number(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(value) if value.is_finite() && value > 0.0 => Ok(value),
+        _ => Err("expected a number greater than 0".into()),
+    }
+}
+
+/// A finite number of zero or more.
+fn non_negative_number(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(value) if value.is_finite() && value >= 0.0 => Ok(value),
+        _ => Err("expected a number of 0 or more".into()),
     }
 }
 
@@ -250,4 +280,39 @@ fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
         }
         tracing::info!("shutdown signal received; finishing requests in flight");
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::Cli;
+
+    fn serve(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(["identity-server", "serve"].iter().chain(args))
+    }
+
+    #[test]
+    fn limits_that_would_refuse_every_request_are_rejected_at_start() {
+        for args in [
+            ["--header-read-timeout-seconds", "0"],
+            ["--body-read-timeout-seconds", "-1"],
+            ["--body-read-timeout-seconds", "inf"],
+            ["--max-connections", "0"],
+            ["--rate-limit-burst", "0"],
+            ["--shutdown-grace-seconds", "NaN"],
+            ["--rate-limit-per-second", "-5"],
+        ] {
+            assert!(serve(&args).is_err(), "{args:?}");
+        }
+        assert!(
+            serve(&[
+                "--shutdown-grace-seconds",
+                "0",
+                "--rate-limit-per-second",
+                "2.5"
+            ])
+            .is_ok()
+        );
+    }
 }
