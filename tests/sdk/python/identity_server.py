@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from seam import Seam
+from seam import AsyncSeam, Seam
 
 
 def _env(name: str) -> str:
@@ -93,6 +93,20 @@ def _capture(response: httpx.Response) -> None:
 
 def _httpx_options() -> dict:
     return {"event_hooks": {"response": [_capture]}}
+
+
+async def _capture_async(response: httpx.Response) -> None:
+    await response.aread()
+    _capture(response)
+
+
+def async_client_for(workspace: Workspace) -> AsyncSeam:
+    """The SDK's asyncio client, on httpx.AsyncClient."""
+    return AsyncSeam(
+        api_key=workspace.api_key,
+        endpoint=ENDPOINT,
+        httpx_options={"event_hooks": {"response": [_capture_async]}},
+    )
 
 
 def httpx_options() -> dict:

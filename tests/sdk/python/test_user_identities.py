@@ -3,6 +3,7 @@
 Every call goes through the SDK's public API; a failure here is a server bug.
 """
 
+import asyncio
 import re
 import time
 from datetime import datetime, timedelta, timezone
@@ -20,6 +21,7 @@ from seam.resources import UserIdentity
 from identity_server import (
     ENDPOINT,
     Workspace,
+    async_client_for,
     client_for,
     client_with_api_key,
     client_with_personal_access_token,
@@ -438,3 +440,22 @@ def test_workspaces_get_returns_the_callers_workspace(seam: Seam, workspace: Wor
 
     assert current.workspace_id == workspace.workspace_id
     assert current.name.startswith("python-sdk-")
+
+
+def test_async_client_creates_pages_and_deletes(workspace: Workspace):
+    async def scenario() -> None:
+        async with async_client_for(workspace) as seam:
+            created = await seam.user_identities.create(user_identity_key="jean_doe", email_address="jean@example.com", phone_number="+15555550110", full_name="Jean Doe")  # fmt: skip
+            for n in range(4):
+                await seam.user_identities.create(full_name=f"Async {n}")
+
+            assert await seam.user_identities.get(user_identity_key="jean_doe") == created
+            paginator = seam.create_paginator(seam.user_identities.list, {"limit": 2})
+            assert len(await paginator.flatten_to_list()) == 5
+
+            await seam.user_identities.delete(user_identity_id=created.user_identity_id)
+            with pytest.raises(SeamHttpApiError) as error:
+                await seam.user_identities.get(user_identity_id=created.user_identity_id)
+            assert_api_error(error.value, "user_identity_not_found", 404)
+
+    asyncio.run(scenario())
