@@ -1,5 +1,5 @@
 //! PostgreSQL-only tests: several `serve` processes on one database, a database outage
-//! during traffic, and the query plans behind lists and searches. Each test is skipped
+//! during traffic, statement timeouts, and the query plans behind lists and searches. Each test is skipped
 //! (with a note) unless `IDENTITY_TEST_POSTGRES_URL` is set; run them through
 //! `scripts/with-postgres.sh cargo nextest run`.
 
@@ -9,3 +9,4 @@ mod indexes;
 mod instances;
 mod outage;
 mod server;
+mod timeouts;
