@@ -16,6 +16,8 @@ pub struct ServerProcess {
     /// `host:port` it listens on.
     pub address: String,
     logs: Arc<Mutex<String>>,
+    /// Copies stderr into `logs`; joined once the process exits, so no line is missed.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl ServerProcess {
@@ -40,7 +42,7 @@ impl ServerProcess {
         let (found, address) = mpsc::channel();
         let stderr = child.stderr.take().unwrap();
         let sink = logs.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 let line = strip_ansi(&line);
                 if let Some(address) = listening_address(&line) {
@@ -58,6 +60,7 @@ impl ServerProcess {
             child,
             address,
             logs,
+            reader: Some(reader),
         }
     }
 
@@ -86,6 +89,13 @@ impl ServerProcess {
     pub fn kill_hard(&mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reap");
+        self.finish_reading();
+    }
+
+    fn finish_reading(&mut self) {
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
     }
 
     /// Waits for the process to exit, up to `limit`.
@@ -93,6 +103,7 @@ impl ServerProcess {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
+                self.finish_reading();
                 return Some(status);
             }
             std::thread::sleep(Duration::from_millis(20));
