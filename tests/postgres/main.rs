@@ -8,5 +8,6 @@ mod database;
 mod indexes;
 mod instances;
 mod outage;
+mod parity;
 mod server;
 mod timeouts;
