@@ -213,6 +213,7 @@ describe('list', () => {
     assert.deepEqual(await found('jean d'), [jean.user_identity_id])
     assert.deepEqual(await found('example.org'), [alex.user_identity_id])
     assert.deepEqual(await found('7700900'), [alex.user_identity_id])
+    assert.deepEqual(await found(alex.user_identity_id.slice(9, 23)), [alex.user_identity_id])
     assert.deepEqual((await found('example')).sort(), [jean.user_identity_id, alex.user_identity_id].sort())
     assert.deepEqual(await found('nobody-has-this'), [])
   })

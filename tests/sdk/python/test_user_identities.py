@@ -145,6 +145,7 @@ def test_search_matches_part_of_name_email_or_phone(seam: Seam):
     assert found("jean d") == [jean.user_identity_id]
     assert found("example.org") == [other.user_identity_id]
     assert found("7700900") == [other.user_identity_id]
+    assert found(other.user_identity_id[9:23]) == [other.user_identity_id]
     assert sorted(found("example")) == sorted([jean.user_identity_id, other.user_identity_id])
     assert found("nobody-has-this") == []
 
