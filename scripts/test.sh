@@ -31,7 +31,11 @@ cargo build --release
 
 if [ -x tests/sdk/run.sh ]; then
     step "official SDK and CLI conformance suites"
-    tests/sdk/run.sh target/release/identity-server
+    if [ -x scripts/with-postgres.sh ]; then
+        scripts/with-postgres.sh tests/sdk/run.sh target/release/identity-server
+    else
+        tests/sdk/run.sh target/release/identity-server
+    fi
 fi
 
 step "all tests passed"
