@@ -2,8 +2,10 @@
 //! connections with prepared statements, unique indexes for every uniqueness rule, and
 //! nothing kept in the process that another instance would need.
 
+mod credentials;
 mod migrations;
 mod user_identities;
+mod workspaces;
 
 use std::time::Duration;
 
@@ -21,13 +23,9 @@ use super::{
 };
 use crate::domain::credential::TokenHash;
 use crate::domain::ids::{UserIdentityId, WorkspaceId};
-use crate::domain::timestamp::Timestamp;
 use crate::domain::user_identity::{
     NewUserIdentity, UniqueField, UserIdentity, UserIdentityLookup, UserIdentityPatch,
 };
-
-/// Advisory lock key held while deciding whether to create the first workspace.
-const FIRST_WORKSPACE_LOCK: i64 = 0x6964_6669_7273_7477;
 
 /// Whether a URL names a PostgreSQL database.
 pub fn is_postgres_url(url: &str) -> bool {
@@ -168,11 +166,6 @@ impl From<tokio_postgres::Error> for StoreError {
     }
 }
 
-fn token_hash(bytes: &[u8]) -> StoreResult<TokenHash> {
-    TokenHash::from_bytes(bytes)
-        .ok_or_else(|| StoreError::Other("a stored secret hash is not 32 bytes".into()))
-}
-
 #[async_trait]
 impl Store for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {
@@ -192,86 +185,19 @@ impl Store for PostgresStore {
     }
 
     async fn create_workspace(&self, name: &str) -> StoreResult<Workspace> {
-        let workspace = Workspace {
-            workspace_id: WorkspaceId::new_random(),
-            name: name.to_owned(),
-            created_at: Timestamp::now(),
-        };
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
-                "INSERT INTO workspaces (workspace_id, name, created_at) VALUES ($1, $2, $3)",
-            )
-            .await?;
-        client
-            .execute(
-                &statement,
-                &[
-                    workspace.workspace_id.as_uuid(),
-                    &workspace.name,
-                    &workspace.created_at.as_millis(),
-                ],
-            )
-            .await?;
-        Ok(workspace)
+        workspaces::create(&self.client().await?, name).await
     }
 
     async fn workspace(&self, workspace_id: WorkspaceId) -> StoreResult<Option<Workspace>> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
-                "SELECT workspace_id, name, created_at FROM workspaces WHERE workspace_id = $1",
-            )
-            .await?;
-        let row = client
-            .query_opt(&statement, &[workspace_id.as_uuid()])
-            .await?;
-        Ok(row.map(|row| Workspace {
-            workspace_id: WorkspaceId::from_uuid(row.get(0)),
-            name: row.get(1),
-            created_at: Timestamp::from_millis(row.get(2)),
-        }))
+        workspaces::find(&self.client().await?, workspace_id).await
     }
 
     async fn count_workspaces(&self) -> StoreResult<u64> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached("SELECT count(*) FROM workspaces")
-            .await?;
-        let count: i64 = client.query_one(&statement, &[]).await?.get(0);
-        Ok(count.unsigned_abs())
+        workspaces::count(&self.client().await?).await
     }
 
     async fn create_first_workspace(&self, name: &str) -> StoreResult<Option<Workspace>> {
-        let mut client = self.client().await?;
-        let transaction = client.transaction().await?;
-        transaction
-            .execute("SELECT pg_advisory_xact_lock($1)", &[&FIRST_WORKSPACE_LOCK])
-            .await?;
-        let count: i64 = transaction
-            .query_one("SELECT count(*) FROM workspaces", &[])
-            .await?
-            .get(0);
-        if count > 0 {
-            return Ok(None);
-        }
-        let workspace = Workspace {
-            workspace_id: WorkspaceId::new_random(),
-            name: name.to_owned(),
-            created_at: Timestamp::now(),
-        };
-        transaction
-            .execute(
-                "INSERT INTO workspaces (workspace_id, name, created_at) VALUES ($1, $2, $3)",
-                &[
-                    workspace.workspace_id.as_uuid(),
-                    &workspace.name,
-                    &workspace.created_at.as_millis(),
-                ],
-            )
-            .await?;
-        transaction.commit().await?;
-        Ok(Some(workspace))
+        workspaces::create_first(&mut self.client().await?, name).await
     }
 
     async fn insert_api_key(
@@ -281,24 +207,7 @@ impl Store for PostgresStore {
         secret_hash: &TokenHash,
     ) -> StoreResult<()> {
         let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
-                "INSERT INTO api_keys (public_id, workspace_id, secret_hash, created_at)
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .await?;
-        client
-            .execute(
-                &statement,
-                &[
-                    &public_id,
-                    workspace_id.as_uuid(),
-                    &secret_hash.as_bytes().as_slice(),
-                    &Timestamp::now().as_millis(),
-                ],
-            )
-            .await?;
-        Ok(())
+        credentials::insert_api_key(&client, workspace_id, public_id, secret_hash).await
     }
 
     async fn insert_personal_access_token(
@@ -308,104 +217,34 @@ impl Store for PostgresStore {
         workspace_ids: &[WorkspaceId],
     ) -> StoreResult<()> {
         let mut client = self.client().await?;
-        let transaction = client.transaction().await?;
-        let token = transaction
-            .prepare_cached(
-                "INSERT INTO personal_access_tokens (public_id, secret_hash, created_at)
-                 VALUES ($1, $2, $3)",
-            )
-            .await?;
-        transaction
-            .execute(
-                &token,
-                &[
-                    &public_id,
-                    &secret_hash.as_bytes().as_slice(),
-                    &Timestamp::now().as_millis(),
-                ],
-            )
-            .await?;
-        let grant = transaction
-            .prepare_cached(
-                "INSERT INTO personal_access_token_workspaces (public_id, workspace_id)
-                 SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING",
-            )
-            .await?;
-        let uuids: Vec<uuid::Uuid> = workspace_ids.iter().map(|id| *id.as_uuid()).collect();
-        transaction.execute(&grant, &[&public_id, &uuids]).await?;
-        transaction.commit().await?;
-        Ok(())
+        credentials::insert_personal_access_token(
+            &mut client,
+            public_id,
+            secret_hash,
+            workspace_ids,
+        )
+        .await
     }
 
     async fn api_key(&self, public_id: &str) -> StoreResult<Option<ApiKeyRecord>> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
-                "SELECT workspace_id, secret_hash FROM api_keys
-                 WHERE public_id = $1 AND revoked_at IS NULL",
-            )
-            .await?;
-        let Some(row) = client.query_opt(&statement, &[&public_id]).await? else {
-            return Ok(None);
-        };
-        Ok(Some(ApiKeyRecord {
-            workspace_id: WorkspaceId::from_uuid(row.get(0)),
-            secret_hash: token_hash(row.get(1))?,
-        }))
+        credentials::api_key(&self.client().await?, public_id).await
     }
 
     async fn personal_access_token(
         &self,
         public_id: &str,
     ) -> StoreResult<Option<PersonalAccessTokenRecord>> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
-                "SELECT t.secret_hash,
-                     array(SELECT w.workspace_id FROM personal_access_token_workspaces w
-                           WHERE w.public_id = t.public_id ORDER BY w.workspace_id)
-                 FROM personal_access_tokens t
-                 WHERE t.public_id = $1 AND t.revoked_at IS NULL",
-            )
-            .await?;
-        let Some(row) = client.query_opt(&statement, &[&public_id]).await? else {
-            return Ok(None);
-        };
-        let workspace_ids: Vec<uuid::Uuid> = row.get(1);
-        Ok(Some(PersonalAccessTokenRecord {
-            secret_hash: token_hash(row.get(0))?,
-            workspace_ids: workspace_ids
-                .into_iter()
-                .map(WorkspaceId::from_uuid)
-                .collect(),
-        }))
+        credentials::personal_access_token(&self.client().await?, public_id).await
     }
 
     async fn revoke_api_key(&self, public_id: &str) -> StoreResult<()> {
         let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
-                "UPDATE api_keys SET revoked_at = $1 WHERE public_id = $2 AND revoked_at IS NULL",
-            )
-            .await?;
-        let changed = client
-            .execute(&statement, &[&Timestamp::now().as_millis(), &public_id])
-            .await?;
-        found(changed)
+        credentials::revoke(&client, credentials::Kind::ApiKey, public_id).await
     }
 
     async fn revoke_personal_access_token(&self, public_id: &str) -> StoreResult<()> {
         let client = self.client().await?;
-        let statement = client
-            .prepare_cached(
-                "UPDATE personal_access_tokens SET revoked_at = $1
-                 WHERE public_id = $2 AND revoked_at IS NULL",
-            )
-            .await?;
-        let changed = client
-            .execute(&statement, &[&Timestamp::now().as_millis(), &public_id])
-            .await?;
-        found(changed)
+        credentials::revoke(&client, credentials::Kind::PersonalAccessToken, public_id).await
     }
 
     async fn create_user_identity(
@@ -462,14 +301,5 @@ impl Store for PostgresStore {
     ) -> StoreResult<()> {
         let client = self.client().await?;
         user_identities::delete(&client, workspace_id, user_identity_id).await
-    }
-}
-
-/// `NotFound` when a write touched no row.
-fn found(changed: u64) -> StoreResult<()> {
-    if changed == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
     }
 }
