@@ -20,7 +20,8 @@ struct Cluster {
 
 impl Cluster {
     fn init(script: PathBuf) -> (Self, String) {
-        let dir = std::env::temp_dir().join(format!("identity-pg-outage.{}", uuid::Uuid::new_v4()));
+        // Under /tmp rather than $TMPDIR: the cluster's unprivileged owner must reach it.
+        let dir = PathBuf::from(format!("/tmp/identity-pg-outage.{}", uuid::Uuid::new_v4()));
         let cluster = Self { script, dir };
         let url = cluster.run("init");
         (cluster, url.trim().to_owned())
