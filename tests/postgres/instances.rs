@@ -11,9 +11,12 @@ use tokio::sync::Semaphore;
 use crate::database;
 use crate::server::Server;
 
-const PAIRS: usize = 300;
+const PAIRS: usize = 400;
 
 /// What pair `i` of create attempts shares, and the error the losing attempt must get.
+/// A quarter of the pairs share everything (key, email in another case, phone), so every
+/// such value is attempted on two instances at once; the others share one field each, so
+/// each unique index is raced on its own.
 fn pair_bodies(i: usize) -> ([Value; 2], &'static str) {
     let body = |side: usize| {
         json!({
@@ -24,20 +27,36 @@ fn pair_bodies(i: usize) -> ([Value; 2], &'static str) {
         })
     };
     let (mut first, mut second) = (body(0), body(1));
-    let expected = match i % 3 {
+    let share_key = |first: &mut Value, second: &mut Value| {
+        first["user_identity_key"] = json!(format!("shared-{i}"));
+        second["user_identity_key"] = json!(format!("shared-{i}"));
+    };
+    let share_email = |first: &mut Value, second: &mut Value| {
+        first["email_address"] = json!(format!("shared{i}@multi.example"));
+        second["email_address"] = json!(format!("SHARED{i}@Multi.Example"));
+    };
+    let share_phone = |first: &mut Value, second: &mut Value| {
+        first["phone_number"] = json!(format!("+1333{i:06}"));
+        second["phone_number"] = json!(format!("+1333{i:06}"));
+    };
+    let expected = match i % 4 {
         0 => {
-            first["user_identity_key"] = json!(format!("shared-{i}"));
-            second["user_identity_key"] = json!(format!("shared-{i}"));
+            share_key(&mut first, &mut second);
             "duplicate_user_identity_key"
         }
         1 => {
-            first["email_address"] = json!(format!("shared{i}@multi.example"));
-            second["email_address"] = json!(format!("SHARED{i}@Multi.Example"));
+            share_email(&mut first, &mut second);
             "duplicate_email_address"
         }
+        2 => {
+            share_phone(&mut first, &mut second);
+            "duplicate_phone_number"
+        }
         _ => {
-            first["phone_number"] = json!(format!("+1333{i:06}"));
-            second["phone_number"] = json!(format!("+1333{i:06}"));
+            share_key(&mut first, &mut second);
+            share_email(&mut first, &mut second);
+            share_phone(&mut first, &mut second);
+            // Several collisions name the phone first, on both backends.
             "duplicate_phone_number"
         }
     };
