@@ -46,7 +46,9 @@ start() {
 
 stop() {
     if [[ -f "$dir/data/postmaster.pid" ]]; then
-        as_owner "$PG_BIN/pg_ctl" --silent -D "$dir/data" -m fast -w -t 60 stop >/dev/null
+        # Immediate mode when a fast shutdown stalls (a test may leave a backend stopped).
+        as_owner "$PG_BIN/pg_ctl" --silent -D "$dir/data" -m fast -w -t 30 stop >/dev/null ||
+            as_owner "$PG_BIN/pg_ctl" --silent -D "$dir/data" -m immediate -w -t 30 stop >/dev/null
     fi
 }
 

@@ -58,3 +58,79 @@ async fn a_statement_past_the_timeout_answers_503() {
     let (status, body) = create(&client, &server, key, 2).await;
     assert_eq!(status, 200, "the cancelled create stored nothing: {body}");
 }
+
+/// A PostgreSQL backend process stopped with SIGSTOP until dropped.
+struct Frozen(i32);
+
+impl Frozen {
+    fn new(pid: i32) -> Self {
+        let status = std::process::Command::new("kill")
+            .args(["-STOP", &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -STOP {pid}");
+        Self(pid)
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-CONT", &self.0.to_string()])
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_stops_answering_is_dropped_after_the_deadline() {
+    let Some(admin_url) = database::admin_url() else {
+        eprintln!("IDENTITY_TEST_POSTGRES_URL is not set; skipped");
+        return;
+    };
+    let url = database::fresh_database(&admin_url).await;
+    let workspace = admin(&url, &["admin", "workspace", "create", "--name", "Frozen"]);
+    let key = workspace["api_key"].as_str().unwrap();
+    let flags = [
+        "--db-pool-size",
+        "1",
+        "--db-statement-timeout-seconds",
+        "1",
+        "--db-connect-timeout-seconds",
+        "1",
+        "--credential-cache-seconds",
+        "60",
+    ];
+    let server = Server::start(&url, &flags);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    assert_eq!(create(&client, &server, key, 1).await.0, 200);
+
+    // Freeze the server's only connection: its backend takes the query and never answers,
+    // while the socket stays open, as in a network partition.
+    let inspector = database::connect(&url).await;
+    let pid: i32 = inspector
+        .query_one(
+            "SELECT pid FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = 'identity-server'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let frozen = Frozen::new(pid);
+    let started = Instant::now();
+    let (status, body) = create(&client, &server, key, 2).await;
+    let waited = started.elapsed();
+    drop(frozen);
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["type"], "service_unavailable");
+    assert!(waited < Duration::from_secs(6), "gave up after {waited:?}");
+
+    let (status, body) = create(&client, &server, key, 3).await;
+    assert_eq!(
+        status, 200,
+        "a new connection replaces the frozen one: {body}"
+    );
+}

@@ -34,6 +34,25 @@ pub fn is_postgres_url(url: &str) -> bool {
 
 pub struct PostgresStore {
     pool: Pool,
+    /// The longest a store call waits for the database once it has a connection.
+    deadline: Duration,
+}
+
+/// Runs `$body` with a pooled connection bound to `$client`, bounded by the store's
+/// deadline. A connection that stops answering (a network partition, a frozen server)
+/// then answers `Unavailable` instead of hanging until TCP gives up, and is thrown away
+/// rather than returned to the pool. A write cut off this way may still be applied.
+macro_rules! on_connection {
+    ($store:expr, |$client:ident| $body:expr) => {{
+        let $client = $store.client().await?;
+        let outcome = tokio::time::timeout($store.deadline, $body).await;
+        $store.settle(outcome, $client)
+    }};
+    ($store:expr, |mut $client:ident| $body:expr) => {{
+        let mut $client = $store.client().await?;
+        let outcome = tokio::time::timeout($store.deadline, $body).await;
+        $store.settle(outcome, $client)
+    }};
 }
 
 impl PostgresStore {
@@ -67,7 +86,29 @@ impl PostgresStore {
             .recycle_timeout(Some(options.connect_timeout))
             .build()
             .context("building the PostgreSQL connection pool")?;
-        Ok(Self { pool })
+        // Past the statement timeout the server cancels the statement and says so; a
+        // connect timeout more without any answer means the connection is gone.
+        let deadline = options.statement_timeout + options.connect_timeout;
+        Ok(Self { pool, deadline })
+    }
+
+    /// The result of an [`on_connection!`] call; a connection that ran out of time is
+    /// detached from the pool and closed.
+    fn settle<T>(
+        &self,
+        outcome: Result<StoreResult<T>, tokio::time::error::Elapsed>,
+        client: Object,
+    ) -> StoreResult<T> {
+        match outcome {
+            Ok(result) => result,
+            Err(_) => {
+                drop(Object::take(client));
+                Err(StoreError::Unavailable(format!(
+                    "no answer from PostgreSQL within {:?}",
+                    self.deadline
+                )))
+            }
+        }
     }
 
     /// A pooled connection; `Unavailable` when none can be had within the connect timeout.
@@ -169,9 +210,10 @@ impl From<tokio_postgres::Error> for StoreError {
 #[async_trait]
 impl Store for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {
-        let client = self.client().await?;
-        client.simple_query("SELECT 1").await?;
-        Ok(())
+        on_connection!(self, |client| async {
+            client.simple_query("SELECT 1").await?;
+            Ok(())
+        })
     }
 
     fn pool_status(&self) -> Option<PoolStatus> {
@@ -185,19 +227,22 @@ impl Store for PostgresStore {
     }
 
     async fn create_workspace(&self, name: &str) -> StoreResult<Workspace> {
-        workspaces::create(&self.client().await?, name).await
+        on_connection!(self, |client| workspaces::create(&client, name))
     }
 
     async fn workspace(&self, workspace_id: WorkspaceId) -> StoreResult<Option<Workspace>> {
-        workspaces::find(&self.client().await?, workspace_id).await
+        on_connection!(self, |client| workspaces::find(&client, workspace_id))
     }
 
     async fn count_workspaces(&self) -> StoreResult<u64> {
-        workspaces::count(&self.client().await?).await
+        on_connection!(self, |client| workspaces::count(&client))
     }
 
     async fn create_first_workspace(&self, name: &str) -> StoreResult<Option<Workspace>> {
-        workspaces::create_first(&mut self.client().await?, name).await
+        on_connection!(self, |mut client| workspaces::create_first(
+            &mut client,
+            name
+        ))
     }
 
     async fn insert_api_key(
@@ -206,8 +251,12 @@ impl Store for PostgresStore {
         public_id: &str,
         secret_hash: &TokenHash,
     ) -> StoreResult<()> {
-        let client = self.client().await?;
-        credentials::insert_api_key(&client, workspace_id, public_id, secret_hash).await
+        on_connection!(self, |client| credentials::insert_api_key(
+            &client,
+            workspace_id,
+            public_id,
+            secret_hash
+        ))
     }
 
     async fn insert_personal_access_token(
@@ -216,35 +265,37 @@ impl Store for PostgresStore {
         secret_hash: &TokenHash,
         workspace_ids: &[WorkspaceId],
     ) -> StoreResult<()> {
-        let mut client = self.client().await?;
-        credentials::insert_personal_access_token(
-            &mut client,
-            public_id,
-            secret_hash,
-            workspace_ids,
-        )
-        .await
+        on_connection!(self, |mut client| {
+            credentials::insert_personal_access_token(
+                &mut client,
+                public_id,
+                secret_hash,
+                workspace_ids,
+            )
+        })
     }
 
     async fn api_key(&self, public_id: &str) -> StoreResult<Option<ApiKeyRecord>> {
-        credentials::api_key(&self.client().await?, public_id).await
+        on_connection!(self, |client| credentials::api_key(&client, public_id))
     }
 
     async fn personal_access_token(
         &self,
         public_id: &str,
     ) -> StoreResult<Option<PersonalAccessTokenRecord>> {
-        credentials::personal_access_token(&self.client().await?, public_id).await
+        on_connection!(self, |client| credentials::personal_access_token(
+            &client, public_id
+        ))
     }
 
     async fn revoke_api_key(&self, public_id: &str) -> StoreResult<()> {
-        let client = self.client().await?;
-        credentials::revoke(&client, credentials::Kind::ApiKey, public_id).await
+        let kind = credentials::Kind::ApiKey;
+        on_connection!(self, |client| credentials::revoke(&client, kind, public_id))
     }
 
     async fn revoke_personal_access_token(&self, public_id: &str) -> StoreResult<()> {
-        let client = self.client().await?;
-        credentials::revoke(&client, credentials::Kind::PersonalAccessToken, public_id).await
+        let kind = credentials::Kind::PersonalAccessToken;
+        on_connection!(self, |client| credentials::revoke(&client, kind, public_id))
     }
 
     async fn create_user_identity(
@@ -252,8 +303,11 @@ impl Store for PostgresStore {
         workspace_id: WorkspaceId,
         new: NewUserIdentity,
     ) -> StoreResult<UserIdentity> {
-        let client = self.client().await?;
-        user_identities::insert(&client, workspace_id, new).await
+        on_connection!(self, |client| user_identities::insert(
+            &client,
+            workspace_id,
+            new
+        ))
     }
 
     async fn bulk_create_user_identities(
@@ -261,8 +315,11 @@ impl Store for PostgresStore {
         workspace_id: WorkspaceId,
         new: Vec<NewUserIdentity>,
     ) -> StoreResult<usize> {
-        let client = self.client().await?;
-        user_identities::insert_many(&client, workspace_id, new).await
+        on_connection!(self, |client| user_identities::insert_many(
+            &client,
+            workspace_id,
+            new
+        ))
     }
 
     async fn user_identity(
@@ -270,8 +327,11 @@ impl Store for PostgresStore {
         workspace_id: WorkspaceId,
         lookup: &UserIdentityLookup,
     ) -> StoreResult<Option<UserIdentity>> {
-        let client = self.client().await?;
-        user_identities::find(&client, workspace_id, lookup).await
+        on_connection!(self, |client| user_identities::find(
+            &client,
+            workspace_id,
+            lookup
+        ))
     }
 
     async fn list_user_identities(
@@ -280,8 +340,12 @@ impl Store for PostgresStore {
         filter: &ListFilter,
         page: PageRequest,
     ) -> StoreResult<Vec<UserIdentity>> {
-        let client = self.client().await?;
-        user_identities::list(&client, workspace_id, filter, page).await
+        on_connection!(self, |client| user_identities::list(
+            &client,
+            workspace_id,
+            filter,
+            page
+        ))
     }
 
     async fn update_user_identity(
@@ -290,8 +354,12 @@ impl Store for PostgresStore {
         user_identity_id: UserIdentityId,
         patch: UserIdentityPatch,
     ) -> StoreResult<()> {
-        let client = self.client().await?;
-        user_identities::update(&client, workspace_id, user_identity_id, &patch).await
+        on_connection!(self, |client| user_identities::update(
+            &client,
+            workspace_id,
+            user_identity_id,
+            &patch
+        ))
     }
 
     async fn delete_user_identity(
@@ -299,7 +367,10 @@ impl Store for PostgresStore {
         workspace_id: WorkspaceId,
         user_identity_id: UserIdentityId,
     ) -> StoreResult<()> {
-        let client = self.client().await?;
-        user_identities::delete(&client, workspace_id, user_identity_id).await
+        on_connection!(self, |client| user_identities::delete(
+            &client,
+            workspace_id,
+            user_identity_id
+        ))
     }
 }
