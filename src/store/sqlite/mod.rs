@@ -114,7 +114,26 @@ fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection>
     }
     // FULL: a commit is on disk (the WAL is fsynced) before the writer acknowledges it.
     conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
+    register_casefold(&conn)?;
     Ok(conn)
+}
+
+/// `casefold(text)`: Unicode lowercase, for the searches the trigram index cannot answer.
+/// SQLite's own `lower()` folds ASCII only; this matches what the trigram index and
+/// PostgreSQL's `lower()` do.
+fn register_casefold(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    use rusqlite::types::ValueRef;
+
+    let flags = FunctionFlags::SQLITE_UTF8
+        | FunctionFlags::SQLITE_DETERMINISTIC
+        | FunctionFlags::SQLITE_INNOCUOUS;
+    conn.create_scalar_function("casefold", 1, flags, |context| {
+        Ok(match context.get_raw(0) {
+            ValueRef::Text(bytes) => Some(String::from_utf8_lossy(bytes).to_lowercase()),
+            _ => None,
+        })
+    })
 }
 
 /// Maps SQLite errors to store errors; unique violations name the field they protect.

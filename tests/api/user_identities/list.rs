@@ -253,6 +253,25 @@ async fn list_search_matches_substrings_case_insensitively() {
 }
 
 #[tokio::test]
+async fn list_short_searches_fold_unicode_case_like_long_ones() {
+    let app = TestApp::spawn().await;
+    let omega = app.create(json!({"full_name": "Ωmega Émile"})).await;
+    app.create(json!({"full_name": "Alpha"})).await;
+    let omega_id = omega["user_identity_id"].as_str().unwrap().to_owned();
+
+    for search in ["ω", "Ω", "émi", "ÉM", "é"] {
+        let reply = app
+            .post("/user_identities/list", json!({"search": search}))
+            .await;
+        assert_eq!(
+            ids_of(reply.assert_ok()),
+            vec![omega_id.clone()],
+            "search {search:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn list_search_pages_in_list_order() {
     let app = TestApp::spawn().await;
     let all = seed(&app, 1_000).await;
