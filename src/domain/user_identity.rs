@@ -50,6 +50,26 @@ pub struct NewUserIdentity {
     pub full_name: Option<String>,
 }
 
+impl NewUserIdentity {
+    /// The identity this becomes once stored under the id and time the store assigned.
+    pub fn into_identity(
+        self,
+        user_identity_id: UserIdentityId,
+        workspace_id: WorkspaceId,
+        created_at: Timestamp,
+    ) -> UserIdentity {
+        UserIdentity {
+            user_identity_id,
+            workspace_id,
+            user_identity_key: self.user_identity_key,
+            email_address: self.email_address.map(EmailAddress::into_string),
+            phone_number: self.phone_number.map(PhoneNumber::into_string),
+            full_name: self.full_name,
+            created_at,
+        }
+    }
+}
+
 /// What an update does to one field: leave it, clear it, or replace it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum FieldUpdate<T> {

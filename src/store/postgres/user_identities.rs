@@ -51,15 +51,7 @@ fn new_id() -> (UserIdentityId, Timestamp) {
 
 fn new_row(workspace_id: WorkspaceId, new: NewUserIdentity) -> UserIdentity {
     let (user_identity_id, created_at) = new_id();
-    UserIdentity {
-        user_identity_id,
-        workspace_id,
-        user_identity_key: new.user_identity_key,
-        email_address: new.email_address.map(|email| email.into_string()),
-        phone_number: new.phone_number.map(|phone| phone.into_string()),
-        full_name: new.full_name,
-        created_at,
-    }
+    new.into_identity(user_identity_id, workspace_id, created_at)
 }
 
 /// One insert; the unique indexes refuse a duplicate key, email or phone.

@@ -36,15 +36,7 @@ pub fn insert(
     new: NewUserIdentity,
 ) -> StoreResult<UserIdentity> {
     let (user_identity_id, created_at) = context.clock.next(Timestamp::now());
-    let identity = UserIdentity {
-        user_identity_id,
-        workspace_id,
-        user_identity_key: new.user_identity_key,
-        email_address: new.email_address.map(|email| email.into_string()),
-        phone_number: new.phone_number.map(|phone| phone.into_string()),
-        full_name: new.full_name,
-        created_at,
-    };
+    let identity = new.into_identity(user_identity_id, workspace_id, created_at);
     let inserted = context
         .conn
         .prepare_cached(
