@@ -68,7 +68,8 @@ macro_rules! uuid_id {
 
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.collect_str(&self.0.hyphenated())
+                let mut buffer = uuid::Uuid::encode_buffer();
+                serializer.serialize_str(self.0.hyphenated().encode_lower(&mut buffer))
             }
         }
     };

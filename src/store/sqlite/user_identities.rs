@@ -12,21 +12,22 @@ use crate::domain::user_identity::{
 };
 use crate::store::{ListFilter, PageRequest, StoreError, StoreResult};
 
-const COLUMNS: &str = "u.user_identity_id, u.workspace_id, u.user_identity_key, u.email_address, \
+// The workspace is not read back: every query is already scoped to the caller's.
+const COLUMNS: &str = "u.user_identity_id, u.user_identity_key, u.email_address, \
                        u.phone_number, u.full_name, u.created_at";
 
 /// The trigram index needs at least three characters to answer a search.
 const MIN_INDEXED_SEARCH_CHARS: usize = 3;
 
-fn from_row(row: &Row<'_>) -> rusqlite::Result<UserIdentity> {
+fn from_row(row: &Row<'_>, workspace_id: WorkspaceId) -> rusqlite::Result<UserIdentity> {
     Ok(UserIdentity {
         user_identity_id: parse_column(row, 0)?,
-        workspace_id: parse_column(row, 1)?,
-        user_identity_key: row.get(2)?,
-        email_address: row.get(3)?,
-        phone_number: row.get(4)?,
-        full_name: row.get(5)?,
-        created_at: Timestamp::from_millis(row.get(6)?),
+        workspace_id,
+        user_identity_key: row.get(1)?,
+        email_address: row.get(2)?,
+        phone_number: row.get(3)?,
+        full_name: row.get(4)?,
+        created_at: Timestamp::from_millis(row.get(5)?),
     })
 }
 
@@ -77,14 +78,16 @@ pub fn find(
                 "SELECT {COLUMNS} FROM user_identities u
                  WHERE u.user_identity_id = ?1 AND u.workspace_id = ?2"
             ))?
-            .query_row(params![id.to_string(), workspace], from_row)
+            .query_row(params![id.to_string(), workspace], |row| {
+                from_row(row, workspace_id)
+            })
             .optional(),
         UserIdentityLookup::Key(key) => conn
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM user_identities u
                  WHERE u.workspace_id = ?1 AND u.user_identity_key = ?2"
             ))?
-            .query_row(params![workspace, key], from_row)
+            .query_row(params![workspace, key], |row| from_row(row, workspace_id))
             .optional(),
     }
 }
@@ -178,7 +181,7 @@ pub fn list(
     ));
 
     let mut statement = conn.prepare_cached(&sql)?;
-    let rows = statement.query_map(params_from_iter(values), from_row)?;
+    let rows = statement.query_map(params_from_iter(values), |row| from_row(row, workspace_id))?;
     rows.collect()
 }
 

@@ -69,18 +69,21 @@ fn in_savepoint<T>(
 ) -> StoreResult<T> {
     context
         .conn
-        .execute_batch("SAVEPOINT job")
+        .prepare_cached("SAVEPOINT job")
+        .and_then(|mut statement| statement.execute([]))
         .map_err(super::map_error)?;
     let outcome = op(context);
+    // Cached statements: parsing these on every write showed up in profiles.
     let finish = if outcome.is_ok() {
-        "RELEASE job"
+        context
+            .conn
+            .prepare_cached("RELEASE job")
+            .and_then(|mut statement| statement.execute([]))
+            .map(drop)
     } else {
-        "ROLLBACK TO job; RELEASE job"
+        context.conn.execute_batch("ROLLBACK TO job; RELEASE job")
     };
-    context
-        .conn
-        .execute_batch(finish)
-        .map_err(super::map_error)?;
+    finish.map_err(super::map_error)?;
     outcome
 }
 
