@@ -153,6 +153,12 @@ pub trait Store: Send + Sync + 'static {
         self.create_workspace(name).await.map(Some)
     }
 
+    /// Compacts indexes and logs after a bulk load, so the first queries after it run at
+    /// full speed. A no-op where the database keeps itself compact.
+    async fn compact(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
     /// `NotFound` when the workspace does not exist.
     async fn insert_api_key(
         &self,

@@ -47,6 +47,10 @@ pub async fn run(args: SeedArgs) -> anyhow::Result<()> {
             .with_context(|| format!("inserting seed rows {next}..{batch_end}"))?;
         next = batch_end;
     }
+    store
+        .compact()
+        .await
+        .context("compacting the database after seeding")?;
     super::print_json(&json!({ "inserted": args.count }))
 }
 
