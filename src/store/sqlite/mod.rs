@@ -1,7 +1,6 @@
 //! The embedded SQLite store: one writer thread with group commit (see [`writer`]) and a
 //! pool of reader connections, on a WAL database with `synchronous = FULL`.
 
-mod checkpoint;
 mod clock;
 mod migrations;
 mod user_identities;
@@ -13,7 +12,6 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
 
-use self::checkpoint::Checkpointer;
 use self::clock::IdClock;
 use self::writer::Writer;
 use super::{
@@ -42,7 +40,6 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Writer,
     readers: Mutex<Vec<Connection>>,
-    _checkpointer: Checkpointer,
 }
 
 impl SqliteStore {
@@ -68,17 +65,12 @@ impl SqliteStore {
             )
             .optional()?
             .and_then(|text| uuid::Uuid::parse_str(&text).ok());
-        // The checkpoint thread copies the WAL back; the writer never stalls to do it.
-        conn.pragma_update(None, "wal_autocheckpoint", 0)?;
-        let checkpointer =
-            Checkpointer::spawn(path).context("opening the checkpoint connection")?;
         let writer = Writer::spawn(conn, IdClock::resume_after(last_id))
             .context("starting the SQLite writer thread")?;
         Ok(Self {
             path: path.to_owned(),
             writer,
             readers: Mutex::new(Vec::new()),
-            _checkpointer: checkpointer,
         })
     }
 
