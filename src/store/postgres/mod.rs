@@ -216,6 +216,15 @@ impl Store for PostgresStore {
         })
     }
 
+    /// Refreshes the planner's statistics after a bulk load, so that it sees how selective
+    /// a search is and picks the trigram indexes instead of walking the list order.
+    async fn compact(&self) -> StoreResult<()> {
+        on_connection!(self, |client| async {
+            client.simple_query("ANALYZE user_identities").await?;
+            Ok(())
+        })
+    }
+
     fn pool_status(&self) -> Option<PoolStatus> {
         let status = self.pool.status();
         Some(PoolStatus {
