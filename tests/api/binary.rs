@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use crate::process::admin;
+
 const BINARY: &str = env!("CARGO_BIN_EXE_identity-server");
 
 struct Server(Child);
@@ -36,27 +38,6 @@ fn raw_http(address: &str, request: &str) -> (u16, Value) {
         status,
         serde_json::from_str(body).unwrap_or_else(|_| panic!("JSON body: {response}")),
     )
-}
-
-fn admin(database: &str, args: &[&str]) -> Value {
-    let output = Command::new(BINARY)
-        .arg("admin")
-        .args(args)
-        .args(["--database", database])
-        .output()
-        .expect("run admin command");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(
-        stdout.lines().count(),
-        1,
-        "one JSON object on stdout: {stdout}"
-    );
-    serde_json::from_str(&stdout).unwrap()
 }
 
 #[test]
