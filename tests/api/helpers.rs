@@ -71,34 +71,10 @@ impl Reply {
 /// new PostgreSQL database when `IDENTITY_TEST_POSTGRES_URL` is set.
 /// The database is left behind: the test cluster is thrown away as a whole.
 pub async fn fresh_database_url(dir: &TempDir) -> String {
-    /// The admin URL with its database name replaced by `name`.
-    fn with_database(url: &str, name: &str) -> String {
-        let (base, query) = url.split_once('?').unwrap_or((url, ""));
-        let host_start = base.find("://").map_or(0, |at| at + 3);
-        let base = match base[host_start..].find('/') {
-            Some(slash) => &base[..host_start + slash],
-            None => base,
-        };
-        match query {
-            "" => format!("{base}/{name}"),
-            query => format!("{base}/{name}?{query}"),
-        }
+    match crate::database::admin_url() {
+        Some(admin_url) => crate::database::fresh_database(&admin_url).await,
+        None => format!("sqlite://{}", dir.path().join("identity.db").display()),
     }
-
-    let admin_url = match std::env::var("IDENTITY_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => url,
-        _ => return format!("sqlite://{}", dir.path().join("identity.db").display()),
-    };
-    let name = format!("identity_test_{}", uuid::Uuid::new_v4().simple());
-    let (client, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
-        .await
-        .expect("connect to IDENTITY_TEST_POSTGRES_URL");
-    tokio::spawn(connection);
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("create a test database");
-    with_database(&admin_url, &name)
 }
 
 impl TestApp {

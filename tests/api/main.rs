@@ -5,6 +5,8 @@ mod auth;
 mod binary;
 mod crash;
 mod credentials;
+#[path = "../common/postgres.rs"]
+mod database;
 mod fuzz;
 mod helpers;
 mod isolation;
