@@ -216,10 +216,22 @@ impl Store for PostgresStore {
         })
     }
 
-    /// Refreshes the planner's statistics after a bulk load, so that it sees how selective
-    /// a search is and picks the trigram indexes instead of walking the list order.
+    /// After a bulk load: moves the new rows out of the trigram indexes' pending lists into
+    /// the indexes proper, and refreshes the planner's statistics. Until then every search
+    /// reads each pending list from end to end (10,000 pending rows made a 1% search take
+    /// 6 ms instead of 0.7 ms), and the planner, which counts that cost, walks the table or
+    /// the list order instead of using the trigram indexes. Autovacuum does the same, later.
     async fn compact(&self) -> StoreResult<()> {
         on_connection!(self, |client| async {
+            client
+                .simple_query(
+                    "SELECT gin_clean_pending_list(i.indexrelid)
+                     FROM pg_index i
+                     JOIN pg_class c ON c.oid = i.indexrelid
+                     JOIN pg_am a ON a.oid = c.relam
+                     WHERE i.indrelid = 'user_identities'::regclass AND a.amname = 'gin'",
+                )
+                .await?;
             client.simple_query("ANALYZE user_identities").await?;
             Ok(())
         })
