@@ -122,15 +122,10 @@ impl IssuedToken {
     }
 
     fn mint(prefix: &str) -> Self {
-        let mut random = [0u8; PUBLIC_ID_LEN / 2 + SECRET_LEN];
-        getrandom::fill(&mut random).expect("the operating system's random source failed");
-        let (id_bytes, secret_bytes) = random.split_at(PUBLIC_ID_LEN / 2);
+        let mut id_bytes = [0u8; PUBLIC_ID_LEN / 2];
+        fill_random(&mut id_bytes);
         let public_id: String = id_bytes.iter().map(|b| format!("{b:02x}")).collect();
-        // 62 * 4 = 248, so values below 248 map to base62 with no bias.
-        let secret: String = secret_bytes
-            .iter()
-            .map(|b| BASE62[usize::from(b % 62)] as char)
-            .collect();
+        let secret = random_base62(SECRET_LEN);
         let hash = TokenHash::of_secret(&secret);
         let plaintext = format!("{prefix}{public_id}_{secret}");
         Self {
@@ -139,6 +134,27 @@ impl IssuedToken {
             plaintext,
         }
     }
+}
+
+fn fill_random(bytes: &mut [u8]) {
+    getrandom::fill(bytes).expect("the operating system's random source failed");
+}
+
+/// `len` characters drawn uniformly from [`BASE62`]. Bytes of 248 and above are drawn
+/// again: 248 is 62 * 4, so only the bytes below it map to every character equally often.
+fn random_base62(len: usize) -> String {
+    let mut out = String::with_capacity(len);
+    let mut random = [0u8; 64];
+    while out.len() < len {
+        fill_random(&mut random);
+        for byte in random.iter().filter(|&&byte| byte < 248) {
+            if out.len() == len {
+                break;
+            }
+            out.push(BASE62[usize::from(byte % 62)] as char);
+        }
+    }
+    out
 }
 
 impl fmt::Debug for IssuedToken {
@@ -186,6 +202,22 @@ mod tests {
             BearerToken::Unrecognized
         );
         assert_eq!(BearerToken::classify("token"), BearerToken::Unrecognized);
+    }
+
+    #[test]
+    fn secret_characters_are_drawn_evenly() {
+        // 64,000 characters, about 1,032 of each. A byte taken modulo 62 without
+        // redrawing makes the first eight characters 25% more frequent than the others.
+        let mut counts = [0u32; 62];
+        for _ in 0..2000 {
+            for byte in random_base62(SECRET_LEN).bytes() {
+                counts[BASE62.iter().position(|&c| c == byte).unwrap()] += 1;
+            }
+        }
+        let first_eight = f64::from(counts[..8].iter().sum::<u32>()) / 8.0;
+        let others = f64::from(counts[8..].iter().sum::<u32>()) / 54.0;
+        let ratio = first_eight / others;
+        assert!((0.9..1.1).contains(&ratio), "{ratio}: {counts:?}");
     }
 
     #[test]
