@@ -8,7 +8,7 @@ use axum::Router;
 use crate::http;
 use crate::http::metrics::Metrics;
 use crate::service::credentials::Authenticator;
-use crate::service::rate_limit::{RateLimit, RateLimiter};
+use crate::service::rate_limit::{ClientNetwork, RateLimit, RateLimiter};
 use crate::service::user_identities::UserIdentities;
 use crate::service::workspaces::Workspaces;
 use crate::store::SharedStore;
@@ -25,6 +25,9 @@ pub struct AppConfig {
     pub body_read_timeout: Duration,
     /// Per-credential rate limit; `None` turns it off.
     pub rate_limit: Option<RateLimit>,
+    /// Failed authentications allowed per client network (the connection's peer address);
+    /// `None` turns the bound off.
+    pub auth_failure_limit: Option<RateLimit>,
 }
 
 impl Default for AppConfig {
@@ -34,6 +37,7 @@ impl Default for AppConfig {
             public_url: None,
             body_read_timeout: Duration::from_secs(30),
             rate_limit: None,
+            auth_failure_limit: None,
         }
     }
 }
@@ -51,6 +55,7 @@ struct Inner {
     public_url: Option<String>,
     body_read_timeout: Duration,
     rate_limiter: Option<RateLimiter>,
+    auth_failure_limiter: Option<RateLimiter<ClientNetwork>>,
     metrics: Metrics,
 }
 
@@ -66,6 +71,7 @@ impl AppState {
                 .map(|url| url.trim_end_matches('/').to_owned()),
             body_read_timeout: config.body_read_timeout,
             rate_limiter: config.rate_limit.map(RateLimiter::new),
+            auth_failure_limiter: config.auth_failure_limit.map(RateLimiter::new),
             metrics: Metrics::default(),
             store,
         };
@@ -96,6 +102,10 @@ impl AppState {
 
     pub fn rate_limiter(&self) -> Option<&RateLimiter> {
         self.inner.rate_limiter.as_ref()
+    }
+
+    pub fn auth_failure_limiter(&self) -> Option<&RateLimiter<ClientNetwork>> {
+        self.inner.auth_failure_limiter.as_ref()
     }
 
     pub fn metrics(&self) -> &Metrics {

@@ -2,6 +2,7 @@
 //! timeouts, and graceful shutdown bounded by a grace period. `serve` and the tests use it.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,12 +12,18 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
+use tower::ServiceExt as _;
 
 /// Request headers (request line included) larger than this are refused by the HTTP
 /// parser with a bare `431` and the connection is closed. Below it, the application's own
 /// limit ([`crate::http::limits::MAX_HEADER_BYTES`]) answers in the error envelope. More
 /// than 100 header fields (hyper's fixed default) is also a bare `431`.
 pub const HARD_MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// The address a request's connection comes from, in the request's extensions. Behind a
+/// load balancer or proxy this is the balancer's address, not the client's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddress(pub SocketAddr);
 
 /// How the server treats connections.
 #[derive(Debug, Clone)]
@@ -57,8 +64,8 @@ pub async fn serve(
             let Ok(permit) = permits.clone().acquire_owned().await else {
                 return;
             };
-            let stream = match listener.accept().await {
-                Ok((stream, _)) => stream,
+            let (stream, peer) = match listener.accept().await {
+                Ok(accepted) => accepted,
                 Err(error) => {
                     // Usually out of file descriptors: wait for some to be released.
                     tracing::warn!(%error, "accepting a connection failed");
@@ -68,8 +75,14 @@ pub async fn serve(
             };
             // Responses are written whole; sending them at once saves a delayed-ACK wait.
             let _ = stream.set_nodelay(true);
-            let connection = builder
-                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
+            let service = app.clone().map_request(
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(PeerAddress(peer));
+                    request
+                },
+            );
+            let connection =
+                builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
             let mut stopping = stopping.clone();
             tokio::spawn(async move {
                 let _permit = permit;

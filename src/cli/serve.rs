@@ -101,6 +101,26 @@ pub struct LimitArgs {
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub rate_limit_burst: u32,
+
+    /// Failed authentications allowed per second from one client network (an IPv4
+    /// address or IPv6 /64), per instance; 0 turns the bound off. Behind a load balancer
+    /// every client shares the balancer's address: leave it off there.
+    #[arg(
+        long,
+        env = "IDENTITY_SERVER_AUTH_FAILURE_RATE_PER_SECOND",
+        default_value_t = 0.0,
+        value_parser = non_negative_number
+    )]
+    pub auth_failure_rate_per_second: f64,
+
+    /// Failed authentications a client network may make at once above that rate.
+    #[arg(
+        long,
+        env = "IDENTITY_SERVER_AUTH_FAILURE_BURST",
+        default_value_t = 100,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub auth_failure_burst: u32,
 }
 
 impl Default for LimitArgs {
@@ -112,6 +132,8 @@ impl Default for LimitArgs {
             body_read_timeout_seconds: 30.0,
             rate_limit_per_second: 0.0,
             rate_limit_burst: 100,
+            auth_failure_rate_per_second: 0.0,
+            auth_failure_burst: 100,
         }
     }
 }
@@ -121,6 +143,13 @@ impl LimitArgs {
         (self.rate_limit_per_second > 0.0).then_some(RateLimit {
             per_second: self.rate_limit_per_second,
             burst: self.rate_limit_burst,
+        })
+    }
+
+    fn auth_failure_limit(&self) -> Option<RateLimit> {
+        (self.auth_failure_rate_per_second > 0.0).then_some(RateLimit {
+            per_second: self.auth_failure_rate_per_second,
+            burst: self.auth_failure_burst,
         })
     }
 
@@ -230,6 +259,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         public_url: args.public_url,
         body_read_timeout: seconds(args.limits.body_read_timeout_seconds),
         rate_limit: args.limits.rate_limit(),
+        auth_failure_limit: args.limits.auth_failure_limit(),
     };
     serve(listener, store, &config, args.limits.connection_limits()).await
 }
@@ -286,7 +316,7 @@ fn shutdown_signal() -> anyhow::Result<impl Future<Output = ()>> {
 mod tests {
     use clap::Parser;
 
-    use crate::cli::Cli;
+    use crate::cli::{Cli, Command};
 
     fn serve(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(["identity-server", "serve"].iter().chain(args))
@@ -302,6 +332,8 @@ mod tests {
             ["--rate-limit-burst", "0"],
             ["--shutdown-grace-seconds", "NaN"],
             ["--rate-limit-per-second", "-5"],
+            ["--auth-failure-burst", "0"],
+            ["--auth-failure-rate-per-second", "-1"],
         ] {
             assert!(serve(&args).is_err(), "{args:?}");
         }
@@ -313,6 +345,34 @@ mod tests {
                 "2.5"
             ])
             .is_ok()
+        );
+    }
+
+    #[test]
+    fn both_rate_limits_are_off_unless_configured() {
+        for limits in [
+            match serve(&[]).unwrap().command {
+                Some(Command::Serve(args)) => args.limits,
+                _ => unreachable!(),
+            },
+            super::LimitArgs::default(),
+        ] {
+            assert_eq!(limits.rate_limit(), None);
+            assert_eq!(limits.auth_failure_limit(), None);
+        }
+        let on = match serve(&["--auth-failure-rate-per-second", "0.5"])
+            .unwrap()
+            .command
+        {
+            Some(Command::Serve(args)) => args.limits.auth_failure_limit(),
+            _ => unreachable!(),
+        };
+        assert_eq!(
+            on,
+            Some(super::RateLimit {
+                per_second: 0.5,
+                burst: 100
+            })
         );
     }
 }

@@ -30,7 +30,10 @@ pub enum ApiError {
     /// 431 `request_header_fields_too_large`.
     HeadersTooLarge { limit_bytes: usize },
     /// 429 `rate_limited`, with `Retry-After`.
-    RateLimited { retry_after: Duration },
+    RateLimited {
+        retry_after: Duration,
+        limited: Limited,
+    },
     /// 401 (or 400 `missing_workspace_id`) from authentication.
     Auth(AuthError),
     /// 405 `method_not_allowed`.
@@ -50,6 +53,15 @@ pub enum ApiError {
     Unavailable(String),
     /// 500 `internal_server_error`; the cause is logged.
     Internal(String),
+}
+
+/// What a `429` counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limited {
+    /// Requests made with one API key or personal access token.
+    Credential,
+    /// Failed authentications from one client network.
+    ClientNetwork,
 }
 
 /// The cause of a 5xx, for the request logger only.
@@ -119,10 +131,21 @@ impl ApiError {
             Self::HeadersTooLarge { limit_bytes } => {
                 format!("Request headers are larger than the limit of {limit_bytes} bytes")
             }
-            Self::RateLimited { retry_after } => format!(
-                "Too many requests for this credential; retry after {} second(s)",
-                retry_after_seconds(*retry_after)
-            ),
+            Self::RateLimited {
+                retry_after,
+                limited,
+            } => {
+                let what = match limited {
+                    Limited::Credential => "Too many requests for this credential",
+                    Limited::ClientNetwork => {
+                        "Too many failed authentication attempts from this address"
+                    }
+                };
+                format!(
+                    "{what}; retry after {} second(s)",
+                    retry_after_seconds(*retry_after)
+                )
+            }
             Self::Auth(AuthError::Unavailable(_)) | Self::Unavailable(_) => {
                 "The service is temporarily unavailable; retry shortly".into()
             }
@@ -196,7 +219,7 @@ impl IntoResponse for ApiError {
             ok: false,
         };
         let mut response = (status, Json(envelope)).into_response();
-        if let Self::RateLimited { retry_after } = self {
+        if let Self::RateLimited { retry_after, .. } = self {
             let seconds = HeaderValue::from(retry_after_seconds(retry_after));
             response.headers_mut().insert(header::RETRY_AFTER, seconds);
         }

@@ -19,12 +19,14 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 
-use self::error::ApiError;
+use self::error::{ApiError, Limited};
 use self::params::Params;
 use self::request::Source;
 use self::routes::{health, user_identities, workspaces};
 use crate::app::AppState;
+use crate::server::PeerAddress;
 use crate::service::credentials::AuthContext;
+use crate::service::rate_limit::ClientNetwork;
 
 /// Who is calling and how to build absolute URLs for them.
 #[derive(Debug, Clone)]
@@ -182,18 +184,45 @@ where
         return Ok(StatusCode::OK.into_response());
     }
     tracing::Span::current().record("route", action.path);
+    // A client network over its failed-authentication bound is refused before its token
+    // is looked at, valid or not: answering a right guess differently would let it keep
+    // guessing.
+    let failures = state.auth_failure_limiter().zip(
+        parts
+            .extensions
+            .get::<PeerAddress>()
+            .map(|peer| ClientNetwork::of(peer.0.ip())),
+    );
+    if let Some((limiter, network)) = failures {
+        limiter
+            .allow(network)
+            .map_err(|retry_after| ApiError::RateLimited {
+                retry_after,
+                limited: Limited::ClientNetwork,
+            })?;
+    }
     let auth = state
         .authenticator()
         .authenticate(
             header_text(&parts.headers, "authorization"),
             header_text(&parts.headers, "seam-workspace"),
         )
-        .await?;
+        .await
+        .inspect_err(|error| {
+            if let Some((limiter, network)) = failures {
+                if error.is_refusal() {
+                    limiter.spend(network);
+                }
+            }
+        })?;
     tracing::Span::current().record("workspace.id", tracing::field::display(auth.workspace_id));
     if let Some(limiter) = state.rate_limiter() {
         limiter
             .check(auth.credential)
-            .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
+            .map_err(|retry_after| ApiError::RateLimited {
+                retry_after,
+                limited: Limited::Credential,
+            })?;
     }
     if !action.methods.contains(&parts.method) {
         return Err(ApiError::MethodNotAllowed {

@@ -78,6 +78,14 @@ pub enum AuthError {
     Unavailable(String),
 }
 
+impl AuthError {
+    /// Whether the request was refused for its credentials (a wrong, missing or unusable
+    /// token), rather than because they could not be checked.
+    pub fn is_refusal(&self) -> bool {
+        !matches!(self, Self::Unavailable(_))
+    }
+}
+
 #[derive(Clone)]
 enum CachedCredential {
     ApiKey {

@@ -1,8 +1,11 @@
-//! Per-credential rate limiting: a token bucket in memory for each API key or personal
-//! access token. Buckets live in one process, so with N instances behind a load balancer
-//! a credential may make up to N times the configured rate.
+//! Rate limits as token buckets kept in memory: one per API key or personal access token
+//! for requests, and one per client network for failed authentications. Buckets live in
+//! one process, so with N instances behind a load balancer a client may reach up to N
+//! times the configured rate.
 
 use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -23,12 +26,22 @@ struct Bucket {
     updated: Instant,
 }
 
-pub struct RateLimiter {
+/// Token buckets by key. Requests take a token each ([`Self::check`]); failures can
+/// instead be checked for first and paid for once they happen ([`Self::allow`] and
+/// [`Self::spend`]).
+pub struct RateLimiter<K = CredentialKey> {
     limit: RateLimit,
-    buckets: Mutex<HashMap<CredentialKey, Bucket>>,
+    state: Mutex<Buckets<K>>,
 }
 
-impl RateLimiter {
+struct Buckets<K> {
+    buckets: HashMap<K, Bucket>,
+    /// Size past which the next call drops full buckets; doubled when most survive, so
+    /// many busy keys do not make every call walk the whole map.
+    prune_above: usize,
+}
+
+impl<K: Hash + Eq> RateLimiter<K> {
     pub fn new(limit: RateLimit) -> Self {
         let limit = RateLimit {
             per_second: limit.per_second.max(f64::MIN_POSITIVE),
@@ -36,39 +49,100 @@ impl RateLimiter {
         };
         Self {
             limit,
-            buckets: Mutex::new(HashMap::new()),
+            state: Mutex::new(Buckets {
+                buckets: HashMap::new(),
+                prune_above: PRUNE_ABOVE,
+            }),
         }
     }
 
-    /// Takes one token from the credential's bucket, or says how long until one is there.
-    pub fn check(&self, credential: CredentialKey) -> Result<(), Duration> {
-        self.check_at(credential, Instant::now())
+    /// Takes one token from the key's bucket, or says how long until one is there.
+    pub fn check(&self, key: K) -> Result<(), Duration> {
+        self.check_at(key, Instant::now())
     }
 
-    fn check_at(&self, credential: CredentialKey, now: Instant) -> Result<(), Duration> {
+    /// Whether the key's bucket holds a token, without taking it; if not, how long until
+    /// it does.
+    pub fn allow(&self, key: K) -> Result<(), Duration> {
+        self.with_bucket(key, Instant::now(), |bucket, rate| {
+            wait_for_token(bucket, rate)
+        })
+    }
+
+    /// Takes one token from the key's bucket, down to empty.
+    pub fn spend(&self, key: K) {
+        self.with_bucket(key, Instant::now(), |bucket, _| {
+            bucket.tokens = (bucket.tokens - 1.0).max(0.0);
+        });
+    }
+
+    fn check_at(&self, key: K, now: Instant) -> Result<(), Duration> {
+        self.with_bucket(key, now, |bucket, rate| {
+            wait_for_token(bucket, rate)?;
+            bucket.tokens -= 1.0;
+            Ok(())
+        })
+    }
+
+    /// Runs `action` on the key's bucket, refilled up to `now`.
+    fn with_bucket<T>(
+        &self,
+        key: K,
+        now: Instant,
+        action: impl FnOnce(&mut Bucket, f64) -> T,
+    ) -> T {
         let capacity = f64::from(self.limit.burst);
-        let mut buckets = self
-            .buckets
+        let rate = self.limit.per_second;
+        let mut state = self
+            .state
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        if buckets.len() > PRUNE_ABOVE {
-            let refill = Duration::from_secs_f64(capacity / self.limit.per_second);
-            buckets.retain(|_, bucket| now.duration_since(bucket.updated) < refill);
+        if state.buckets.len() > state.prune_above {
+            let refill = Duration::from_secs_f64(capacity / rate);
+            state
+                .buckets
+                .retain(|_, bucket| now.saturating_duration_since(bucket.updated) < refill);
+            state.prune_above = PRUNE_ABOVE.max(state.buckets.len() * 2);
         }
-        let bucket = buckets.entry(credential).or_insert(Bucket {
+        let bucket = state.buckets.entry(key).or_insert(Bucket {
             tokens: capacity,
             updated: now,
         });
         let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * self.limit.per_second).min(capacity);
+        bucket.tokens = (bucket.tokens + elapsed * rate).min(capacity);
         bucket.updated = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            Ok(())
-        } else {
-            let missing = 1.0 - bucket.tokens;
-            Err(Duration::from_secs_f64(missing / self.limit.per_second))
+        action(bucket, rate)
+    }
+}
+
+fn wait_for_token(bucket: &Bucket, rate: f64) -> Result<(), Duration> {
+    if bucket.tokens >= 1.0 {
+        Ok(())
+    } else {
+        Err(Duration::from_secs_f64((1.0 - bucket.tokens) / rate))
+    }
+}
+
+/// The network a client connects from, as far as one client can be told from another by
+/// address: an IPv4 address, or the /64 prefix of an IPv6 one (a single host is usually
+/// given a whole /64, so counting its addresses one by one would count nothing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientNetwork([u8; 8]);
+
+impl ClientNetwork {
+    pub fn of(address: IpAddr) -> Self {
+        let mut key = [0; 8];
+        match address.to_canonical() {
+            IpAddr::V4(v4) => {
+                key[..4].copy_from_slice(&v4.octets());
+                // Marks IPv4, so that no IPv6 prefix shares its key.
+                key[4] = 0xff;
+            }
+            IpAddr::V6(v6) => key.copy_from_slice(&v6.octets()[..8]),
         }
+        // An IPv6 prefix ending in 0xff000000 would collide with an IPv4 address; it is
+        // in 0000::/8, which is reserved and never routed to us.
+        Self(key)
     }
 }
 
@@ -97,5 +171,63 @@ mod tests {
         let later = start + Duration::from_millis(500);
         assert_eq!(limiter.check_at(key("aaaaaaaaaaaa"), later), Ok(()));
         assert!(limiter.check_at(key("aaaaaaaaaaaa"), later).is_err());
+    }
+
+    #[test]
+    fn allow_takes_nothing_and_spend_takes_down_to_empty() {
+        let limiter = RateLimiter::new(RateLimit {
+            per_second: 0.001,
+            burst: 2,
+        });
+        let network = ClientNetwork::of("192.0.2.1".parse().unwrap());
+        for _ in 0..5 {
+            assert_eq!(limiter.allow(network), Ok(()));
+        }
+        limiter.spend(network);
+        assert_eq!(limiter.allow(network), Ok(()));
+        for _ in 0..5 {
+            limiter.spend(network);
+        }
+        let wait = limiter.allow(network).unwrap_err();
+        assert!(wait > Duration::from_secs(900), "{wait:?}");
+        let neighbour = ClientNetwork::of("192.0.2.2".parse().unwrap());
+        assert_eq!(limiter.allow(neighbour), Ok(()));
+    }
+
+    #[test]
+    fn refilling_buckets_are_kept_and_full_ones_dropped_when_the_map_grows() {
+        let limiter = RateLimiter::new(RateLimit {
+            per_second: 1.0,
+            burst: 1,
+        });
+        let start = Instant::now();
+        for n in 0..=PRUNE_ABOVE as u32 {
+            limiter.check_at(n, start).unwrap();
+        }
+        // Past the size limit, but every bucket is still refilling: none is forgotten.
+        let soon = start + Duration::from_millis(500);
+        assert!(limiter.check_at(0, soon).is_err());
+        // Past twice that size, the buckets that refilled meanwhile are dropped.
+        let later = start + Duration::from_secs(3);
+        let fresh = 1_000_000..1_000_000 + 2 * PRUNE_ABOVE as u32 + 10;
+        for n in fresh.clone() {
+            limiter.check_at(n, later).unwrap();
+        }
+        let state = limiter.state.lock().unwrap();
+        assert!(!state.buckets.contains_key(&1), "a full bucket was dropped");
+        assert!(
+            state.buckets.contains_key(&fresh.start),
+            "a refilling one was kept"
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_are_told_apart_by_their_64_bit_prefix() {
+        let of = |text: &str| ClientNetwork::of(text.parse().unwrap());
+        assert_eq!(of("2001:db8:1:2::1"), of("2001:db8:1:2:ffff::9"));
+        assert_ne!(of("2001:db8:1:2::1"), of("2001:db8:1:3::1"));
+        assert_eq!(of("::ffff:192.0.2.7"), of("192.0.2.7"));
+        assert_ne!(of("192.0.2.7"), of("192.0.2.8"));
+        assert_ne!(of("192.0.2.7"), of("c000:207::"));
     }
 }

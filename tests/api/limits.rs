@@ -246,6 +246,93 @@ async fn a_credential_over_its_rate_gets_429_with_retry_after() {
     assert_eq!(listed.assert_ok()["user_identities"], json!([]));
 }
 
+/// A client whose requests come from `source` (any address in 127.0.0.0/8 is local).
+fn client_from(source: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(source))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn failed_authentications_from_one_address_are_bounded_with_429_and_retry_after() {
+    let config = AppConfig {
+        auth_failure_limit: Some(RateLimit {
+            per_second: 0.01,
+            burst: 3,
+        }),
+        ..AppConfig::default()
+    };
+    let app = TestApp::spawn_with(config).await;
+    let (prefix, _) = app.api_key.rsplit_once('_').unwrap();
+    let wrong_secret = format!("{prefix}_{}", "x".repeat(32));
+    let attacker = client_from([127, 0, 0, 2]);
+    let neighbour = client_from([127, 0, 0, 3]);
+    let list = |client: &reqwest::Client, key: Option<&str>| {
+        let request = client.get(app.url(LIST));
+        match key {
+            Some(key) => request.bearer_auth(key),
+            None => request,
+        }
+    };
+
+    // Successful authentications cost nothing.
+    for _ in 0..5 {
+        app.send(list(&attacker, Some(&app.api_key)))
+            .await
+            .assert_ok();
+    }
+    // An unknown key, a known key with a wrong secret and no credentials at all each
+    // count as one failure.
+    let unknown = "seam_000000000000_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    for key in [Some(unknown), Some(wrong_secret.as_str()), None] {
+        app.send(list(&attacker, key))
+            .await
+            .assert_error(401, "unauthorized");
+    }
+    let response = list(&attacker, Some(&app.api_key)).send().await.unwrap();
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let limited = TestApp::reply(response).await;
+
+    limited.assert_error(429, "rate_limited");
+    assert!(
+        limited.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("failed authentication"),
+        "{}",
+        limited.body
+    );
+    assert!((1..=100).contains(&retry_after), "{retry_after}");
+    let refused = app.send(list(&attacker, Some(unknown))).await;
+    refused.assert_error(429, "rate_limited");
+    let health = attacker.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200, "routes without credentials are open");
+    app.send(list(&neighbour, Some(&app.api_key)))
+        .await
+        .assert_ok();
+    app.send(list(&neighbour, Some(unknown)))
+        .await
+        .assert_error(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn without_a_bound_failed_authentications_are_never_429() {
+    let app = TestApp::spawn().await;
+    let unknown = "seam_000000000000_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    for _ in 0..150 {
+        let reply = app
+            .send(app.request(Method::GET, LIST).bearer_auth(unknown))
+            .await;
+        reply.assert_error(401, "unauthorized");
+    }
+    app.get(LIST).await.assert_ok();
+}
+
 #[tokio::test]
 async fn strings_holding_a_nul_character_are_invalid_input() {
     let app = TestApp::spawn().await;
