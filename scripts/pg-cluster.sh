@@ -1,28 +1,34 @@
 #!/usr/bin/env bash
 # Throwaway PostgreSQL 15 clusters for tests.
 #
-#   scripts/pg-cluster.sh init DIR     create a cluster in DIR (must not exist), start it on a
+#   scripts/pg-cluster.sh init DIR [durable]
+#                                      create a cluster in DIR (must not exist), start it on a
 #                                      free port, print its admin URL
 #   scripts/pg-cluster.sh start DIR    start it again (same port)
 #   scripts/pg-cluster.sh stop DIR     stop it (fast shutdown: open sessions are cut)
+#   scripts/pg-cluster.sh crash DIR    stop it as a crash would: immediate shutdown, no
+#                                      checkpoint; the next start replays the WAL
 #   scripts/pg-cluster.sh destroy DIR  stop it and delete DIR
 #
 # PostgreSQL refuses to run as root; as root the cluster runs as the unprivileged user
 # $PG_CLUSTER_USER (default identity-pg, created when missing). The cluster trusts local
-# connections and skips fsync: it is for tests only.
+# connections: it is for tests only. By default it also skips fsync and commits
+# asynchronously, for speed; with `durable` it keeps PostgreSQL's durable defaults
+# (fsync, synchronous_commit, full_page_writes all on), for the crash test.
 set -euo pipefail
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_CLUSTER_USER=${PG_CLUSTER_USER:-identity-pg}
 
 usage() {
-    echo "usage: $0 init|start|stop|destroy DIR" >&2
+    echo "usage: $0 init DIR [durable] | start|stop|crash|destroy DIR" >&2
     exit 2
 }
 
-[[ $# -eq 2 ]] || usage
+[[ $# -eq 2 || ($# -eq 3 && $1 == init && $3 == durable) ]] || usage
 command=$1
 dir=$2
+durability=${3:-fast}
 
 # Runs a command as the cluster's owner.
 as_owner() {
@@ -66,11 +72,22 @@ init)
     as_owner "$PG_BIN/initdb" --pgdata="$dir/data" --username=postgres --auth=trust \
         --encoding=UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 ||
         { cat "$dir/initdb.log" >&2; exit 1; }
-    cat >>"$dir/data/postgresql.conf" <<'CONF'
+    if [[ $durability == durable ]]; then
+        cat >>"$dir/data/postgresql.conf" <<'CONF'
+# Throwaway test cluster, durable: a commit is acknowledged once its WAL is on disk.
+fsync = on
+synchronous_commit = on
+full_page_writes = on
+CONF
+    else
+        cat >>"$dir/data/postgresql.conf" <<'CONF'
 # Throwaway test cluster: speed over durability.
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+CONF
+    fi
+    cat >>"$dir/data/postgresql.conf" <<'CONF'
 max_connections = 400
 shared_buffers = 64MB
 CONF
@@ -79,6 +96,11 @@ CONF
     ;;
 start) start ;;
 stop) stop ;;
+crash)
+    if [[ -f "$dir/data/postmaster.pid" ]]; then
+        as_owner "$PG_BIN/pg_ctl" --silent -D "$dir/data" -m immediate -w -t 30 stop >/dev/null
+    fi
+    ;;
 destroy)
     stop || true
     rm -rf "$dir"

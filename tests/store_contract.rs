@@ -2,6 +2,10 @@
 //! when `IDENTITY_TEST_POSTGRES_URL` is set. Both must tell it the same way.
 
 #[path = "common/postgres.rs"]
+#[allow(
+    dead_code,
+    reason = "the private clusters are for the crash and outage tests"
+)]
 mod postgres;
 
 use identity_server::domain::contact::{EmailAddress, PhoneNumber};

@@ -1,8 +1,14 @@
 //! Crash safety: concurrent creates, updates and deletes against the built binary, which is
 //! killed with SIGKILL at a random moment, several times. After each restart every
-//! acknowledged write is there, exactly; a write in flight at the kill is there entirely
-//! or not at all; and on SQLite the database and its search index pass their integrity
-//! checks. Runs on PostgreSQL when `IDENTITY_TEST_POSTGRES_URL` is set.
+//! acknowledged write is there, exactly (a deleted identity is gone); a write in flight at
+//! the kill is there entirely or not at all; and on SQLite the database and its search
+//! index pass their integrity checks.
+//!
+//! Runs on PostgreSQL when `IDENTITY_TEST_POSTGRES_URL` is set, on a cluster that keeps
+//! PostgreSQL's durable settings (`fsync`, `synchronous_commit`, `full_page_writes`): its
+//! own cluster when `IDENTITY_TEST_PG_CLUSTER` names the script that starts one (as
+//! scripts/with-postgres.sh does), and then every other round crashes PostgreSQL too
+//! (an immediate shutdown, replayed from the WAL at the next start) along with the server.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,7 +18,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::{Client, Method};
 use serde_json::{Value, json};
 
-use crate::helpers::fresh_database_url;
+use crate::database::{self, Cluster};
 use crate::process::{ServerProcess, workspace};
 
 const ROUNDS: usize = 6;
@@ -310,8 +316,10 @@ async fn wait_for_orphaned_sessions(database: &str) {
         .await
         .expect("connect to the test database");
     tokio::spawn(connection);
+    // Client sessions only: autovacuum workers also show up here, but write no rows.
     let others = "SELECT count(*) FROM pg_stat_activity \
-                  WHERE datname = current_database() AND pid <> pg_backend_pid()";
+                  WHERE datname = current_database() AND pid <> pg_backend_pid() \
+                      AND backend_type = 'client backend'";
     for _ in 0..500 {
         let count: i64 = client.query_one(others, &[]).await.unwrap().get(0);
         if count == 0 {
@@ -345,10 +353,39 @@ fn check_sqlite_integrity(database: &str) {
     assert_eq!(orphans, 0);
 }
 
+/// The database the test writes to, and the private cluster it lives on, if any.
+async fn crash_database(dir: &tempfile::TempDir) -> (String, Option<Cluster>) {
+    let Some(shared) = database::admin_url() else {
+        return (
+            format!("sqlite://{}", dir.path().join("identity.db").display()),
+            None,
+        );
+    };
+    let (cluster, admin_url) = match Cluster::init(true) {
+        Some((cluster, admin_url)) => (Some(cluster), admin_url),
+        None => (None, shared),
+    };
+    let url = database::fresh_database(&admin_url).await;
+    let client = database::connect(&url).await;
+    for setting in ["fsync", "synchronous_commit", "full_page_writes"] {
+        let value: String = client
+            .query_one(&format!("SHOW {setting}"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(
+            value, "on",
+            "the crash test needs a durable PostgreSQL ({setting} is {value}); set \
+             IDENTITY_TEST_PG_CLUSTER to let it start its own"
+        );
+    }
+    (url, cluster)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_kill_9_and_nothing_is_half_written() {
     let dir = tempfile::tempdir().unwrap();
-    let database = fresh_database_url(&dir).await;
+    let (database, cluster) = crash_database(&dir).await;
     let (_, api_key) = workspace(&database);
     let seed = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -357,7 +394,7 @@ async fn acknowledged_writes_survive_kill_9_and_nothing_is_half_written() {
         | 1;
     let mut rng = Rng(seed);
     let mut owned: Vec<Vec<Tracked>> = vec![Vec::new(); WORKERS];
-    let (mut checked, mut acknowledged) = (0, 0);
+    let (mut checked, mut acknowledged, mut database_crashes) = (0, 0, 0);
 
     for round in 0..ROUNDS {
         let mut server = ServerProcess::start(&database, &[]);
@@ -381,6 +418,13 @@ async fn acknowledged_writes_survive_kill_9_and_nothing_is_half_written() {
             })
             .collect();
         tokio::time::sleep(Duration::from_millis(200 + rng.below(800))).await;
+        let crash_database = cluster.as_ref().filter(|_| round % 2 == 1);
+        if let Some(cluster) = crash_database {
+            // PostgreSQL dies first, with commits in flight; the server then answers 503
+            // until it is killed too.
+            tokio::task::block_in_place(|| cluster.run("crash"));
+            database_crashes += 1;
+        }
         server.kill_hard();
         load.stop.store(true, Ordering::Relaxed);
         for handle in workers {
@@ -388,6 +432,10 @@ async fn acknowledged_writes_survive_kill_9_and_nothing_is_half_written() {
         }
         acknowledged += load.acknowledged.load(Ordering::Relaxed);
 
+        match crash_database {
+            Some(cluster) => tokio::task::block_in_place(|| cluster.run("start")),
+            None => String::new(),
+        };
         wait_for_orphaned_sessions(&database).await;
         check_sqlite_integrity(&database);
         let restarted = ServerProcess::start(&database, &[]);
@@ -401,8 +449,8 @@ async fn acknowledged_writes_survive_kill_9_and_nothing_is_half_written() {
         }
     }
     eprintln!(
-        "crash test (seed {seed}): {ROUNDS} kills, {acknowledged} acknowledged requests, \
-         {checked} identity checks"
+        "crash test (seed {seed}): {ROUNDS} kills of the server, {database_crashes} of \
+         PostgreSQL, {acknowledged} acknowledged requests, {checked} identity checks"
     );
     assert!(
         acknowledged > 10 * ROUNDS as u64,

@@ -1,55 +1,14 @@
 //! PostgreSQL stops while two instances serve traffic: requests answer 503 in Seam's
 //! envelope, quickly, and succeed again once the database is back, without a restart.
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::database;
+use crate::database::{self, Cluster};
 use crate::server::{Server, admin};
-
-/// A private cluster, since this test stops it; destroyed on drop.
-struct Cluster {
-    script: PathBuf,
-    dir: PathBuf,
-}
-
-impl Cluster {
-    fn init(script: PathBuf) -> (Self, String) {
-        // Under /tmp rather than $TMPDIR: the cluster's unprivileged owner must reach it.
-        let dir = PathBuf::from(format!("/tmp/identity-pg-outage.{}", uuid::Uuid::new_v4()));
-        let cluster = Self { script, dir };
-        let url = cluster.run("init");
-        (cluster, url.trim().to_owned())
-    }
-
-    fn run(&self, command: &str) -> String {
-        let output = Command::new(&self.script)
-            .arg(command)
-            .arg(&self.dir)
-            .output()
-            .expect("run pg-cluster.sh");
-        assert!(
-            output.status.success(),
-            "pg-cluster.sh {command}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = Command::new(&self.script)
-            .arg("destroy")
-            .arg(&self.dir)
-            .status();
-    }
-}
 
 struct Caller {
     client: reqwest::Client,
@@ -101,14 +60,11 @@ async fn background_traffic(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outage_answers_503_and_recovers_without_restart() {
-    let (Some(script), Some(_)) = (
-        std::env::var_os("IDENTITY_TEST_PG_CLUSTER"),
-        database::admin_url(),
-    ) else {
+    let Some((cluster, admin_url)) = database::admin_url().and_then(|_| Cluster::init(false))
+    else {
         eprintln!("IDENTITY_TEST_PG_CLUSTER is not set; skipped");
         return;
     };
-    let (cluster, admin_url) = Cluster::init(PathBuf::from(script));
     let url = database::fresh_database(&admin_url).await;
     let workspace = admin(&url, &["admin", "workspace", "create", "--name", "Outage"]);
     let flags = [
