@@ -57,19 +57,11 @@ async fn revocation_reaches_every_instance_within_the_cache_bound() {
 async fn secrets_are_stored_only_as_hashes() {
     let dir = tempfile::tempdir().unwrap();
     let database = fresh_database_url(&dir).await;
-    let Some(path) = database.strip_prefix("sqlite://") else {
-        return;
-    };
     let (workspace_id, api_key) = workspace(&database);
     let pat = admin(&database, &["pat", "create", "--workspace", &workspace_id]);
     let pat = pat["personal_access_token"].as_str().unwrap().to_owned();
 
-    let mut stored = Vec::new();
-    for suffix in ["", "-wal"] {
-        if let Ok(bytes) = std::fs::read(format!("{path}{suffix}")) {
-            stored.extend(bytes);
-        }
-    }
+    let stored = everything_stored(&database).await;
 
     assert!(!stored.is_empty());
     for token in [&api_key, &pat] {
@@ -87,6 +79,43 @@ async fn secrets_are_stored_only_as_hashes() {
             "a secret is stored in clear"
         );
     }
+}
+
+/// On SQLite the bytes of the database file and its WAL; on PostgreSQL every row of every
+/// table, as text.
+async fn everything_stored(database: &str) -> Vec<u8> {
+    let mut stored = Vec::new();
+    match database.strip_prefix("sqlite://") {
+        Some(path) => {
+            for suffix in ["", "-wal"] {
+                if let Ok(bytes) = std::fs::read(format!("{path}{suffix}")) {
+                    stored.extend(bytes);
+                }
+            }
+        }
+        None => {
+            let client = crate::database::connect(database).await;
+            let tables = client
+                .query(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()",
+                    &[],
+                )
+                .await
+                .unwrap();
+            for table in tables {
+                let table: String = table.get(0);
+                let rows = client
+                    .query(&format!("SELECT t::text FROM \"{table}\" t"), &[])
+                    .await
+                    .unwrap();
+                for row in rows {
+                    stored.extend(row.get::<_, String>(0).into_bytes());
+                    stored.push(b'\n');
+                }
+            }
+        }
+    }
+    stored
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

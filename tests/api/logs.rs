@@ -1,6 +1,7 @@
 //! What the binary writes to its logs during a full create, get, list, update and delete
 //! cycle, failures included: ids and statuses, never a credential, email address, phone
-//! number, name or key; at `RUST_LOG=info` and at `trace`.
+//! number, name or key; at `RUST_LOG=info` and at `trace`. A server error answers a
+//! generic message and logs its cause on the request's one failure line, with its id.
 
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use reqwest::{Client, Method};
 use serde_json::{Value, json};
 
 use crate::helpers::fresh_database_url;
-use crate::process::{ServerProcess, admin, workspace};
+use crate::process::{ServerProcess, WriteLock, admin, workspace};
 
 /// Personal data used in the cycle; none of it may reach the logs.
 const KEY: &str = "zq_private_key_81";
@@ -186,5 +187,60 @@ async fn cycle_logs_nothing_private(filter: &str) {
     ];
     for value in forbidden {
         assert!(!logs.contains(&value), "the logs hold {value:?}:\n{logs}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_error_answers_a_generic_message_and_logs_its_cause_with_the_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = fresh_database_url(&dir).await;
+    let (_, api_key) = workspace(&database);
+    // A write kept waiting past its deadline fails with 503: SQLite gives up after its
+    // busy timeout (5 seconds), PostgreSQL cancels the statement after the timeout here.
+    let mut server = ServerProcess::start(&database, &["--db-statement-timeout-seconds", "1"]);
+    let lock = WriteLock::take(&database).await;
+    let identity = json!({
+        "user_identity_key": KEY, "email_address": EMAIL, "phone_number": PHONE, "full_name": NAME,
+    });
+
+    let response = Client::new()
+        .post(server.url("/user_identities/create"))
+        .bearer_auth(&api_key)
+        .json(&identity)
+        .send()
+        .await
+        .unwrap();
+    lock.release().await;
+    let status = response.status().as_u16();
+    let request_id = response.headers()["seam-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body = response.text().await.unwrap();
+    server.terminate();
+    server
+        .wait_exit(Duration::from_secs(20))
+        .expect("the server stops");
+    let logs = server.logs();
+
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        body,
+        r#"{"error":{"type":"service_unavailable","message":"The service is temporarily unavailable; retry shortly"},"ok":false}"#
+    );
+    let failed: Vec<&str> = logs
+        .lines()
+        .filter(|line| line.contains("request failed"))
+        .collect();
+    assert_eq!(failed.len(), 1, "{logs}");
+    assert!(failed[0].contains(&request_id), "{logs}");
+    let cause = failed[0]
+        .split_once("cause=")
+        .map(|(_, cause)| cause.trim())
+        .unwrap_or_default();
+    assert!(cause.len() > 5, "the cause is logged: {logs}");
+    assert!(!body.contains(cause), "{body}");
+    for value in [KEY, EMAIL, PHONE, NAME, &api_key] {
+        assert!(!logs.contains(value), "the logs hold {value:?}:\n{logs}");
     }
 }

@@ -170,3 +170,38 @@ pub fn workspace(database: &str) -> (String, String) {
         created["api_key"].as_str().unwrap().to_owned(),
     )
 }
+
+/// Holds the database's write lock from outside the server, so that a write the server
+/// starts waits for it: SQLite's `BEGIN IMMEDIATE`, or PostgreSQL's `SHARE` lock on the
+/// identities table, which blocks inserts.
+pub enum WriteLock {
+    Sqlite(rusqlite::Connection),
+    Postgres(tokio_postgres::Client),
+}
+
+impl WriteLock {
+    pub async fn take(database: &str) -> Self {
+        match database.strip_prefix("sqlite://") {
+            Some(path) => {
+                let connection = rusqlite::Connection::open(path).unwrap();
+                connection.execute_batch("BEGIN IMMEDIATE").unwrap();
+                Self::Sqlite(connection)
+            }
+            None => {
+                let client = crate::database::connect(database).await;
+                client
+                    .batch_execute("BEGIN; LOCK TABLE user_identities IN SHARE MODE")
+                    .await
+                    .unwrap();
+                Self::Postgres(client)
+            }
+        }
+    }
+
+    pub async fn release(self) {
+        match self {
+            Self::Sqlite(connection) => connection.execute_batch("ROLLBACK").unwrap(),
+            Self::Postgres(client) => client.batch_execute("ROLLBACK").await.unwrap(),
+        }
+    }
+}

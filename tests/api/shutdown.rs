@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::helpers::fresh_database_url;
-use crate::process::{ServerProcess, workspace};
+use crate::process::{ServerProcess, WriteLock, workspace};
 
 const BODY: &str = r#"{"user_identity_key":"in_flight","full_name":"In Flight"}"#;
 
@@ -113,6 +113,46 @@ async fn sigterm_exits_zero_when_the_grace_period_ends_first() {
     );
     assert!(
         server.logs().contains("grace period over"),
+        "{}",
+        server.logs()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_waits_for_a_request_the_database_is_holding_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = fresh_database_url(&dir).await;
+    let (_, api_key) = workspace(&database);
+    let mut server = ServerProcess::start(&database, &["--shutdown-grace-seconds", "30"]);
+    let lock = WriteLock::take(&database).await;
+    // The whole request is sent; the server reads it and its write waits for the lock.
+    let address = server.address.clone();
+    let in_flight = tokio::task::spawn_blocking(move || {
+        let mut stream = start_create(&address, &api_key, BODY.len());
+        read_response(&mut stream)
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    server.terminate();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let refused = TcpStream::connect(&server.address).is_err();
+    let still_running = server.wait_exit(Duration::from_millis(500)).is_none();
+    lock.release().await;
+    let (status, created) = in_flight.await.unwrap();
+    let exit = server.wait_exit(Duration::from_secs(20));
+
+    assert!(refused, "new connections are refused once SIGTERM arrived");
+    assert!(still_running, "the server waits for the request in flight");
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["user_identity"]["user_identity_key"], "in_flight");
+    assert_eq!(
+        exit.map(|status| status.code()),
+        Some(Some(0)),
+        "{}",
+        server.logs()
+    );
+    assert!(
+        server.logs().contains("all connections closed"),
         "{}",
         server.logs()
     );
