@@ -18,6 +18,14 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --all-targets -- -D warnings
 
+# Built first: the tests that start the server as a process (the crash test among them)
+# run this binary, the one that ships.
+step "release build"
+cargo build --release
+target_dir=${CARGO_TARGET_DIR:-target}
+[[ $target_dir == /* ]] || target_dir="$(pwd)/$target_dir"
+export IDENTITY_TEST_SERVER_BINARY="$target_dir/release/identity-server"
+
 step "Rust tests on SQLite"
 cargo nextest run --no-fail-fast
 
@@ -26,15 +34,12 @@ if [ -x scripts/with-postgres.sh ]; then
     scripts/with-postgres.sh cargo nextest run --no-fail-fast
 fi
 
-step "release build"
-cargo build --release
-
 if [ -x tests/sdk/run.sh ]; then
     step "official SDK and CLI conformance suites"
     if [ -x scripts/with-postgres.sh ]; then
-        scripts/with-postgres.sh tests/sdk/run.sh target/release/identity-server
+        scripts/with-postgres.sh tests/sdk/run.sh "$IDENTITY_TEST_SERVER_BINARY"
     else
-        tests/sdk/run.sh target/release/identity-server
+        tests/sdk/run.sh "$IDENTITY_TEST_SERVER_BINARY"
     fi
 fi
 

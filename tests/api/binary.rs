@@ -9,8 +9,6 @@ use serde_json::Value;
 
 use crate::process::admin;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_identity-server");
-
 struct Server(Child);
 
 impl Drop for Server {
@@ -43,7 +41,7 @@ fn raw_http(address: &str, request: &str) -> (u16, Value) {
 #[test]
 fn the_binary_started_without_arguments_serves_the_documented_example() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(BINARY)
+    let mut child = Command::new(crate::process::binary())
         .current_dir(dir.path())
         .env_remove("IDENTITY_SERVER_DATABASE")
         .env_remove("IDENTITY_SERVER_LISTEN")
@@ -140,7 +138,7 @@ fn admin_commands_print_json_that_scripts_can_use() {
     );
     assert_eq!(revoked["revoked"], true);
 
-    let missing = Command::new(BINARY)
+    let missing = Command::new(crate::process::binary())
         .args([
             "admin",
             "api-key",

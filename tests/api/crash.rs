@@ -1,4 +1,5 @@
-//! Crash safety: concurrent creates, updates and deletes against the built binary, which is
+//! Crash safety: concurrent creates, updates and deletes against the server binary (the
+//! release build under scripts/test.sh, see `process::binary`), which is
 //! killed with SIGKILL at a random moment, several times. After each restart every
 //! acknowledged write is there, exactly (a deleted identity is gone); a write in flight at
 //! the kill is there entirely or not at all; and on SQLite the database and its search
@@ -449,8 +450,9 @@ async fn acknowledged_writes_survive_kill_9_and_nothing_is_half_written() {
         }
     }
     eprintln!(
-        "crash test (seed {seed}): {ROUNDS} kills of the server, {database_crashes} of \
-         PostgreSQL, {acknowledged} acknowledged requests, {checked} identity checks"
+        "crash test (seed {seed}, {}): {ROUNDS} kills of the server ({database_crashes} with \
+         PostgreSQL crashed too), {acknowledged} acknowledged requests, {checked} identity checks",
+        crate::process::binary()
     );
     assert!(
         acknowledged > 10 * ROUNDS as u64,

@@ -8,7 +8,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub const BINARY: &str = env!("CARGO_BIN_EXE_identity-server");
+/// The server binary these tests start: `IDENTITY_TEST_SERVER_BINARY` when set
+/// (scripts/test.sh points it at the release build, the one that ships), else the one
+/// cargo built along with the tests.
+pub fn binary() -> String {
+    std::env::var("IDENTITY_TEST_SERVER_BINARY")
+        .ok()
+        .filter(|path| !path.is_empty())
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_identity-server").to_owned())
+}
 
 /// A running `identity-server serve`, killed when dropped.
 pub struct ServerProcess {
@@ -28,7 +36,7 @@ impl ServerProcess {
 
     /// Like [`Self::start`], with `RUST_LOG` set to `filter`.
     pub fn start_logging(database: &str, args: &[&str], filter: &str) -> Self {
-        let mut child = Command::new(BINARY)
+        let mut child = Command::new(binary())
             .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
             .args(args)
             .env("RUST_LOG", filter)
@@ -148,7 +156,7 @@ fn strip_ansi(line: &str) -> String {
 
 /// Runs `identity-server admin ARGS --database DATABASE` and returns its JSON output.
 pub fn admin(database: &str, args: &[&str]) -> Value {
-    let output = Command::new(BINARY)
+    let output = Command::new(binary())
         .arg("admin")
         .args(args)
         .args(["--database", database])
