@@ -20,10 +20,6 @@ pub struct TestApp {
     pub workspace_id: String,
     pub api_key: String,
     pub store: SharedStore,
-    #[expect(
-        dead_code,
-        reason = "for tests that start the binary on the same database"
-    )]
     pub database_url: String,
     client: reqwest::Client,
     _dir: Arc<TempDir>,

@@ -3,10 +3,18 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "20261203170000_initial",
-    include_str!("../../../migrations/sqlite/20261203170000_initial.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "20261203170000_initial",
+        include_str!("../../../migrations/sqlite/20261203170000_initial.sql"),
+    ),
+    (
+        "20261203200000_search_index_maintained_by_writer",
+        include_str!(
+            "../../../migrations/sqlite/20261203200000_search_index_maintained_by_writer.sql"
+        ),
+    ),
+];
 
 /// Applies every migration not yet recorded, each in its own transaction.
 pub fn apply(conn: &mut Connection) -> rusqlite::Result<()> {

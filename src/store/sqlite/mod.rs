@@ -3,6 +3,7 @@
 
 mod clock;
 mod migrations;
+mod search_index;
 mod user_identities;
 mod writer;
 
@@ -57,6 +58,7 @@ impl SqliteStore {
         let mut conn = open_connection(path, false)
             .with_context(|| format!("opening the SQLite database {}", path.display()))?;
         migrations::apply(&mut conn).context("applying SQLite migrations")?;
+        search_index::prepare(&conn).context("preparing the search index's change log")?;
         let last_id = conn
             .query_row(
                 "SELECT user_identity_id FROM user_identities ORDER BY user_identity_id DESC LIMIT 1",

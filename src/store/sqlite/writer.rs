@@ -1,7 +1,8 @@
 //! The single SQLite writer. Writes queue on a channel; the writer thread takes every job
 //! waiting, runs each inside its own savepoint, and commits them in one transaction, so one
 //! fsync acknowledges many writes (group commit). A job's caller hears back only after the
-//! commit that holds its write is durable.
+//! commit that holds its write is durable. The search index is brought up to date once per
+//! commit, just before it (see [`search_index`]).
 
 use std::sync::mpsc;
 use std::thread;
@@ -10,6 +11,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use super::clock::IdClock;
+use super::search_index;
 use crate::store::{StoreError, StoreResult};
 
 /// Largest number of jobs committed together; bounds the latency of the first job.
@@ -112,7 +114,9 @@ fn commit_batch(conn: &Connection, clock: &mut IdClock, batch: Vec<Job>) {
     }
     let mut context = WriteContext { conn, clock };
     let completions: Vec<Completion> = batch.into_iter().map(|job| job(&mut context)).collect();
-    let commit = conn.execute_batch("COMMIT").map_err(super::map_error);
+    let commit = search_index::index_changes(conn)
+        .and_then(|()| conn.execute_batch("COMMIT"))
+        .map_err(super::map_error);
     if let Err(error) = &commit {
         tracing::error!(%error, jobs = completions.len(), "sqlite group commit failed");
         let _ = conn.execute_batch("ROLLBACK");

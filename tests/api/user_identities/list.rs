@@ -271,6 +271,128 @@ async fn list_short_searches_fold_unicode_case_like_long_ones() {
     }
 }
 
+/// Writes that the server commits together (one group commit on SQLite) keep the search
+/// index exact: creates, creates refused as duplicates, renames and deletes in flight at
+/// once, and rows created, renamed and deleted within moments of each other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_search_follows_writes_committed_together() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let mut old = Vec::new();
+    for i in 0..30 {
+        let identity = app
+            .create(json!({"full_name": format!("Old {i} zqold"), "email_address": format!("old{i}@example.com")}))
+            .await;
+        old.push(identity["user_identity_id"].as_str().unwrap().to_owned());
+    }
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        let app = app.clone();
+        tasks.spawn(async move {
+            let created = app
+                .post(
+                    "/user_identities/create",
+                    json!({"full_name": format!("New {i} zqnew")}),
+                )
+                .await;
+            // Row 3k + 2 is neither renamed nor deleted below: its email stays taken.
+            let taken = format!("old{}@example.com", 3 * (i % 10) + 2);
+            let duplicate = app
+                .post(
+                    "/user_identities/create",
+                    json!({"full_name": format!("Dup {i} zqdup"), "email_address": taken}),
+                )
+                .await;
+            duplicate.assert_error(400, "duplicate_email_address");
+            created.assert_ok()["user_identity"]["user_identity_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        });
+    }
+    for (i, id) in old.iter().enumerate() {
+        let (changer, id) = (app.clone(), id.clone());
+        tasks.spawn(async move {
+            let change = match i % 3 {
+                0 => changer
+                    .post(
+                        "/user_identities/update",
+                        json!({"user_identity_id": id, "full_name": format!("Renamed {i} zqren")}),
+                    )
+                    .await,
+                1 => {
+                    changer
+                        .post("/user_identities/delete", json!({"user_identity_id": id}))
+                        .await
+                }
+                _ => return String::new(),
+            };
+            change.assert_ok();
+            String::new()
+        });
+        let app = app.clone();
+        tasks.spawn(async move {
+            let created = app
+                .create(json!({"full_name": format!("Brief {i} zqfirst")}))
+                .await;
+            let id = created["user_identity_id"].as_str().unwrap().to_owned();
+            app.post(
+                "/user_identities/update",
+                json!({"user_identity_id": id, "full_name": format!("Brief {i} zqsecond")}),
+            )
+            .await
+            .assert_ok();
+            if i % 2 == 0 {
+                app.post("/user_identities/delete", json!({"user_identity_id": id}))
+                    .await
+                    .assert_ok();
+                return String::new();
+            }
+            id
+        });
+    }
+    let mut kept: HashSet<String> = HashSet::new();
+    while let Some(id) = tasks.join_next().await {
+        kept.extend(Some(id.unwrap()).filter(|id| !id.is_empty()));
+    }
+
+    let found = |search: &'static str| {
+        let app = app.clone();
+        async move {
+            all_ids(&app, &format!("&search={search}"))
+                .await
+                .into_iter()
+                .collect::<HashSet<_>>()
+        }
+    };
+    let of_old = |rest: usize| -> HashSet<String> {
+        old.iter()
+            .enumerate()
+            .filter(|(i, _)| i % 3 == rest)
+            .map(|(_, id)| id.clone())
+            .collect()
+    };
+    assert_eq!(found("zqold").await, of_old(2));
+    assert_eq!(found("zqren").await, of_old(0));
+    assert_eq!(found("zqdup").await, HashSet::new());
+    assert_eq!(found("zqfirst").await, HashSet::new());
+    assert_eq!(found("zqnew").await.len(), 30);
+    let second = found("zqsecond").await;
+    assert_eq!(second.len(), 15);
+    let created: HashSet<String> = found("zqnew").await.union(&second).cloned().collect();
+    assert_eq!(created, kept);
+
+    if let Some(path) = app.database_url.strip_prefix("sqlite://") {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .execute(
+                "INSERT INTO user_identities_search (user_identities_search) VALUES ('integrity-check')",
+                [],
+            )
+            .expect("the search index matches the table");
+    }
+}
+
 #[tokio::test]
 async fn list_search_pages_in_list_order() {
     let app = TestApp::spawn().await;
