@@ -283,7 +283,8 @@ async fn uniqueness(
             },
         )
         .await
-        .unwrap();
+        .unwrap()
+        .to_identities();
     assert_eq!(refused.len(), 1, "refused creates store nothing");
 
     for taken in [same_key, same_email, same_phone] {
@@ -325,7 +326,8 @@ async fn list_order_and_pages(store: &SharedStore, home: WorkspaceId) -> Vec<Use
     let all = store
         .list_user_identities(home, &ListFilter::default(), everything)
         .await
-        .unwrap();
+        .unwrap()
+        .to_identities();
     assert_eq!(
         all.len(),
         61,
@@ -349,7 +351,8 @@ async fn list_order_and_pages(store: &SharedStore, home: WorkspaceId) -> Vec<Use
                 PageRequest { after, limit: 7 },
             )
             .await
-            .unwrap();
+            .unwrap()
+            .to_identities();
         let Some(last) = page.last() else { break };
         after = Some(ListPosition::of(last));
         paged.extend(page);
@@ -372,6 +375,7 @@ async fn filters(store: &SharedStore, home: WorkspaceId, all: &[UserIdentity]) {
             .list_user_identities(home, &filter, page)
             .await
             .unwrap()
+            .to_identities()
     };
     let keys = |rows: Vec<UserIdentity>| -> Vec<String> {
         rows.into_iter()
@@ -412,7 +416,8 @@ async fn filters(store: &SharedStore, home: WorkspaceId, all: &[UserIdentity]) {
     let rest = store
         .list_user_identities(home, &search("Number"), PageRequest { after, limit: 1000 })
         .await
-        .unwrap();
+        .unwrap()
+        .to_identities();
     assert_eq!(rest, searched[30..], "a search pages from the cursor");
 
     let picked = vec![

@@ -48,21 +48,42 @@ impl Timestamp {
     }
 }
 
-impl fmt::Display for Timestamp {
-    /// Formats as `YYYY-MM-DDTHH:MM:SS.mmmZ` (years 0 to 9999; others are clamped).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// The length of a timestamp as Seam shows it: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+pub const ENCODED_LEN: usize = 24;
+
+impl Timestamp {
+    /// Writes `YYYY-MM-DDTHH:MM:SS.mmmZ` into `buffer` and returns it as text (years 0 to
+    /// 9999; others are clamped). Digits are written directly, without `fmt`, because
+    /// list pages show a hundred of them.
+    pub fn encode(self, buffer: &mut [u8; ENCODED_LEN]) -> &str {
         let millis = self.0.clamp(MIN_MILLIS, MAX_MILLIS);
         let (days, millis_of_day) = (millis.div_euclid(86_400_000), millis.rem_euclid(86_400_000));
         let (year, month, day) = civil_from_days(days);
         let seconds_of_day = millis_of_day / 1000;
-        write!(
-            f,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
-            seconds_of_day / 3600,
-            seconds_of_day / 60 % 60,
-            seconds_of_day % 60,
-            millis_of_day % 1000
-        )
+        *buffer = *b"0000-00-00T00:00:00.000Z";
+        put_digits(&mut buffer[0..4], year);
+        put_digits(&mut buffer[5..7], month);
+        put_digits(&mut buffer[8..10], day);
+        put_digits(&mut buffer[11..13], seconds_of_day / 3600);
+        put_digits(&mut buffer[14..16], seconds_of_day / 60 % 60);
+        put_digits(&mut buffer[17..19], seconds_of_day % 60);
+        put_digits(&mut buffer[20..23], millis_of_day % 1000);
+        std::str::from_utf8(buffer).unwrap_or_default()
+    }
+}
+
+/// Writes `value`'s last `digits.len()` decimal digits into `digits`, zero-padded.
+fn put_digits(digits: &mut [u8], mut value: i64) {
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+impl fmt::Display for Timestamp {
+    /// Formats as `YYYY-MM-DDTHH:MM:SS.mmmZ` (years 0 to 9999; others are clamped).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.encode(&mut [0; ENCODED_LEN]))
     }
 }
 
@@ -92,7 +113,7 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        serializer.serialize_str(self.encode(&mut [0; ENCODED_LEN]))
     }
 }
 

@@ -20,23 +20,68 @@ pub struct UserIdentity {
 }
 
 impl UserIdentity {
+    /// The same identity with its text borrowed.
+    pub fn as_borrowed(&self) -> UserIdentityRef<'_> {
+        UserIdentityRef {
+            user_identity_id: self.user_identity_id,
+            workspace_id: self.workspace_id,
+            user_identity_key: self.user_identity_key.as_deref(),
+            email_address: self.email_address.as_deref(),
+            phone_number: self.phone_number.as_deref(),
+            full_name: self.full_name.as_deref(),
+            created_at: self.created_at,
+        }
+    }
+
+    /// See [`UserIdentityRef::display_name`].
+    pub fn display_name(&self) -> Cow<'_, str> {
+        self.as_borrowed().display_name()
+    }
+}
+
+/// A stored user identity whose text is borrowed, from a row or from a page of rows, so
+/// reading one allocates nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserIdentityRef<'a> {
+    pub user_identity_id: UserIdentityId,
+    pub workspace_id: WorkspaceId,
+    pub user_identity_key: Option<&'a str>,
+    pub email_address: Option<&'a str>,
+    pub phone_number: Option<&'a str>,
+    pub full_name: Option<&'a str>,
+    pub created_at: Timestamp,
+}
+
+impl<'a> UserIdentityRef<'a> {
     /// Seam's `display_name`, which is never empty: the full name, else the email address,
     /// else the phone number, else the key, else a label built from the id. Derived on
     /// every read, so it always reflects the latest update.
-    pub fn display_name(&self) -> Cow<'_, str> {
+    pub fn display_name(&self) -> Cow<'a, str> {
         [
-            &self.full_name,
-            &self.email_address,
-            &self.phone_number,
-            &self.user_identity_key,
+            self.full_name,
+            self.email_address,
+            self.phone_number,
+            self.user_identity_key,
         ]
         .into_iter()
         .flatten()
         .find(|value| !value.is_empty())
         .map_or_else(
             || Cow::Owned(format!("User identity {}", self.user_identity_id)),
-            |value| Cow::Borrowed(value.as_str()),
+            Cow::Borrowed,
         )
+    }
+
+    pub fn to_identity(&self) -> UserIdentity {
+        UserIdentity {
+            user_identity_id: self.user_identity_id,
+            workspace_id: self.workspace_id,
+            user_identity_key: self.user_identity_key.map(str::to_owned),
+            email_address: self.email_address.map(str::to_owned),
+            phone_number: self.phone_number.map(str::to_owned),
+            full_name: self.full_name.map(str::to_owned),
+            created_at: self.created_at,
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! parameters, call the handler) and the error envelope.
 
 pub mod error;
+pub mod json_writer;
 pub mod limits;
 pub mod metrics;
 pub mod observe;

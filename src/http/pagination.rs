@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::Call;
 use crate::service::user_identities::ListRequest;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct Pagination {
     has_next_page: bool,
     next_page_cursor: Option<String>,

@@ -6,7 +6,7 @@ use crate::domain::ids::{UserIdentityId, WorkspaceId};
 use crate::domain::user_identity::{
     NewUserIdentity, UserIdentity, UserIdentityLookup, UserIdentityPatch,
 };
-use crate::store::{ListFilter, ListPosition, PageRequest, SharedStore};
+use crate::store::{ListFilter, ListPosition, PageRequest, SharedStore, UserIdentityRows};
 
 /// A list request as the caller gave it, cursor still encoded.
 #[derive(Debug, Clone)]
@@ -19,7 +19,7 @@ pub struct ListRequest {
 /// One page of a list and the cursor of the next, if there is one.
 #[derive(Debug, Clone)]
 pub struct ListPage {
-    pub user_identities: Vec<UserIdentity>,
+    pub user_identities: UserIdentityRows,
     pub next_page_cursor: Option<String>,
 }
 
@@ -84,7 +84,7 @@ impl UserIdentities {
             rows.last().map(|last| {
                 PageCursor {
                     query,
-                    after: ListPosition::of(last),
+                    after: ListPosition::of_row(last),
                 }
                 .encode()
             })

@@ -3,6 +3,7 @@
 //! nothing above this module knows which one runs.
 
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 use std::sync::Arc;
@@ -15,7 +16,10 @@ use crate::domain::ids::{UserIdentityId, WorkspaceId};
 use crate::domain::timestamp::Timestamp;
 use crate::domain::user_identity::{
     NewUserIdentity, UniqueField, UserIdentity, UserIdentityLookup, UserIdentityPatch,
+    UserIdentityRef,
 };
+
+pub use self::rows::UserIdentityRows;
 
 /// What can go wrong in a store call.
 #[derive(Debug, thiserror::Error)]
@@ -77,9 +81,13 @@ pub struct ListPosition {
 
 impl ListPosition {
     pub fn of(identity: &UserIdentity) -> Self {
+        Self::of_row(identity.as_borrowed())
+    }
+
+    pub fn of_row(row: UserIdentityRef<'_>) -> Self {
         Self {
-            created_at: identity.created_at,
-            user_identity_id: identity.user_identity_id,
+            created_at: row.created_at,
+            user_identity_id: row.user_identity_id,
         }
     }
 }
@@ -217,7 +225,7 @@ pub trait Store: Send + Sync + 'static {
         workspace_id: WorkspaceId,
         filter: &ListFilter,
         page: PageRequest,
-    ) -> StoreResult<Vec<UserIdentity>>;
+    ) -> StoreResult<UserIdentityRows>;
 
     /// `NotFound` when the identity is not in the workspace; `Conflict` as for create.
     async fn update_user_identity(

@@ -55,7 +55,8 @@ async fn lists_and_searches_use_indexes() {
     let rows = store
         .list_user_identities(workspace, &ListFilter::default(), first_page)
         .await
-        .unwrap();
+        .unwrap()
+        .to_identities();
     let deep_page = PageRequest {
         after: Some(ListPosition::of(&rows[500])),
         limit: 501,

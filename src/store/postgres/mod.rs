@@ -19,7 +19,7 @@ use tokio_postgres::error::SqlState;
 
 use super::{
     ApiKeyRecord, ConnectOptions, ListFilter, PageRequest, PersonalAccessTokenRecord, PoolStatus,
-    Store, StoreError, StoreResult, Workspace,
+    Store, StoreError, StoreResult, UserIdentityRows, Workspace,
 };
 use crate::domain::credential::TokenHash;
 use crate::domain::ids::{UserIdentityId, WorkspaceId};
@@ -360,7 +360,7 @@ impl Store for PostgresStore {
         workspace_id: WorkspaceId,
         filter: &ListFilter,
         page: PageRequest,
-    ) -> StoreResult<Vec<UserIdentity>> {
+    ) -> StoreResult<UserIdentityRows> {
         on_connection!(self, |client| user_identities::list(
             &client,
             workspace_id,

@@ -9,8 +9,9 @@ use crate::domain::ids::{UserIdentityId, WorkspaceId};
 use crate::domain::timestamp::Timestamp;
 use crate::domain::user_identity::{
     FieldUpdate, NewUserIdentity, UniqueField, UserIdentity, UserIdentityLookup, UserIdentityPatch,
+    UserIdentityRef,
 };
-use crate::store::{ListFilter, PageRequest, StoreError, StoreResult};
+use crate::store::{ListFilter, PageRequest, StoreError, StoreResult, UserIdentityRows};
 
 const COLUMNS: &str = "u.user_identity_id, u.workspace_id, u.user_identity_key, u.email_address, \
                        u.phone_number, u.full_name, u.created_at";
@@ -26,8 +27,9 @@ const CONFLICT_PRECEDENCE: [UniqueField; 3] = [
     UniqueField::UserIdentityKey,
 ];
 
-fn from_row(row: &Row) -> UserIdentity {
-    UserIdentity {
+/// Reads a row of [`COLUMNS`], borrowing its text from the row.
+fn borrowed_row(row: &Row) -> UserIdentityRef<'_> {
+    UserIdentityRef {
         user_identity_id: UserIdentityId::from_uuid(row.get(0)),
         workspace_id: WorkspaceId::from_uuid(row.get(1)),
         user_identity_key: row.get(2),
@@ -36,6 +38,10 @@ fn from_row(row: &Row) -> UserIdentity {
         full_name: row.get(5),
         created_at: Timestamp::from_millis(row.get(6)),
     }
+}
+
+fn from_row(row: &Row) -> UserIdentity {
+    borrowed_row(row).to_identity()
 }
 
 /// A new id and its creation time. The id is a UUIDv7, ordered within this process, and
@@ -314,7 +320,7 @@ pub async fn list(
     workspace_id: WorkspaceId,
     filter: &ListFilter,
     page: PageRequest,
-) -> StoreResult<Vec<UserIdentity>> {
+) -> StoreResult<UserIdentityRows> {
     let (sql, values) = list_query(workspace_id, filter, page);
     let params = as_params(&values);
     let rows = if filter.search.is_some() || filter.user_identity_ids.is_some() {
@@ -326,7 +332,10 @@ pub async fn list(
         let statement = client.prepare_cached(&sql).await?;
         client.query(&statement, &params).await?
     };
-    Ok(rows.iter().map(from_row).collect())
+    let mut page_rows = UserIdentityRows::with_capacity(workspace_id, rows.len());
+    rows.iter()
+        .for_each(|row| page_rows.push(borrowed_row(row)));
+    Ok(page_rows)
 }
 
 pub async fn explain_list(

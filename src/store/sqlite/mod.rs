@@ -17,7 +17,7 @@ use self::clock::IdClock;
 use self::writer::Writer;
 use super::{
     ApiKeyRecord, ListFilter, PageRequest, PersonalAccessTokenRecord, Store, StoreError,
-    StoreResult, Workspace,
+    StoreResult, UserIdentityRows, Workspace,
 };
 use crate::domain::credential::TokenHash;
 use crate::domain::ids::{UserIdentityId, WorkspaceId};
@@ -415,7 +415,7 @@ impl Store for SqliteStore {
         workspace_id: WorkspaceId,
         filter: &ListFilter,
         page: PageRequest,
-    ) -> StoreResult<Vec<UserIdentity>> {
+    ) -> StoreResult<UserIdentityRows> {
         self.read(|conn| user_identities::list(conn, workspace_id, filter, page))
     }
 

@@ -9,26 +9,38 @@ use crate::domain::ids::{UserIdentityId, WorkspaceId};
 use crate::domain::timestamp::Timestamp;
 use crate::domain::user_identity::{
     FieldUpdate, NewUserIdentity, UserIdentity, UserIdentityLookup, UserIdentityPatch,
+    UserIdentityRef,
 };
-use crate::store::{ListFilter, PageRequest, StoreError, StoreResult};
+use crate::store::{ListFilter, PageRequest, StoreError, StoreResult, UserIdentityRows};
 
 // The workspace is not read back: every query is already scoped to the caller's.
 const COLUMNS: &str = "u.user_identity_id, u.user_identity_key, u.email_address, \
                        u.phone_number, u.full_name, u.created_at";
 
+/// Most rows a page reserves room for before reading; larger pages grow as they read.
+const MAX_PRESIZED_ROWS: usize = 1001;
+
 /// The trigram index needs at least three characters to answer a search.
 const MIN_INDEXED_SEARCH_CHARS: usize = 3;
 
-fn from_row(row: &Row<'_>, workspace_id: WorkspaceId) -> rusqlite::Result<UserIdentity> {
-    Ok(UserIdentity {
+/// Reads a row of [`COLUMNS`], borrowing its text from the row.
+fn borrowed_row<'r>(
+    row: &'r Row<'_>,
+    workspace_id: WorkspaceId,
+) -> rusqlite::Result<UserIdentityRef<'r>> {
+    Ok(UserIdentityRef {
         user_identity_id: parse_column(row, 0)?,
         workspace_id,
-        user_identity_key: row.get(1)?,
-        email_address: row.get(2)?,
-        phone_number: row.get(3)?,
-        full_name: row.get(4)?,
+        user_identity_key: row.get_ref(1)?.as_str_or_null()?,
+        email_address: row.get_ref(2)?.as_str_or_null()?,
+        phone_number: row.get_ref(3)?.as_str_or_null()?,
+        full_name: row.get_ref(4)?.as_str_or_null()?,
         created_at: Timestamp::from_millis(row.get(5)?),
     })
+}
+
+fn from_row(row: &Row<'_>, workspace_id: WorkspaceId) -> rusqlite::Result<UserIdentity> {
+    borrowed_row(row, workspace_id).map(|row| row.to_identity())
 }
 
 pub fn insert(
@@ -101,7 +113,7 @@ pub fn list(
     workspace_id: WorkspaceId,
     filter: &ListFilter,
     page: PageRequest,
-) -> rusqlite::Result<Vec<UserIdentity>> {
+) -> rusqlite::Result<UserIdentityRows> {
     let mut sql = String::with_capacity(512);
     let mut values: Vec<Value> = Vec::with_capacity(8);
     let mut bind = |value: Value| {
@@ -181,8 +193,13 @@ pub fn list(
     sql.push_str(&format!(" ORDER BY {order} LIMIT {}", page.limit));
 
     let mut statement = conn.prepare_cached(&sql)?;
-    let rows = statement.query_map(params_from_iter(values), |row| from_row(row, workspace_id))?;
-    rows.collect()
+    let mut rows = statement.query(params_from_iter(values))?;
+    let mut page_rows =
+        UserIdentityRows::with_capacity(workspace_id, page.limit.min(MAX_PRESIZED_ROWS));
+    while let Some(row) = rows.next()? {
+        page_rows.push(borrowed_row(row, workspace_id)?);
+    }
+    Ok(page_rows)
 }
 
 pub fn update(
