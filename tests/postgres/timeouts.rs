@@ -134,3 +134,97 @@ async fn a_connection_that_stops_answering_is_dropped_after_the_deadline() {
         "a new connection replaces the frozen one: {body}"
     );
 }
+
+/// The backend of the connection that reads by id share, as `pg_stat_activity` shows it:
+/// the one whose last statement was that read.
+async fn shared_read_backend(inspector: &tokio_postgres::Client) -> i32 {
+    inspector
+        .query_one(
+            "SELECT pid FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = 'identity-server'
+                 AND query LIKE '%WHERE u.user_identity_id = $1 AND u.workspace_id = $2'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_read_connection_that_stops_answering_or_closes_is_replaced() {
+    let Some(admin_url) = database::admin_url() else {
+        eprintln!("IDENTITY_TEST_POSTGRES_URL is not set; skipped");
+        return;
+    };
+    let url = database::fresh_database(&admin_url).await;
+    let workspace = admin(&url, &["admin", "workspace", "create", "--name", "Shared"]);
+    let key = workspace["api_key"].as_str().unwrap();
+    // A pool of 4: three pooled connections and one that reads by id share.
+    let flags = [
+        "--db-pool-size",
+        "4",
+        "--db-statement-timeout-seconds",
+        "1",
+        "--db-connect-timeout-seconds",
+        "1",
+    ];
+    let server = Server::start(&url, &flags);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let (status, created) = create(&client, &server, key, 1).await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["user_identity"]["user_identity_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let get = || async {
+        let response = client
+            .get(server.url("/user_identities/get"))
+            .query(&[("user_identity_id", id.as_str())])
+            .bearer_auth(key)
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().await.expect("JSON body"))
+    };
+    let (status, body) = get().await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user_identity"]["user_identity_id"], id.as_str());
+
+    let inspector = database::connect(&url).await;
+    let frozen = Frozen::new(shared_read_backend(&inspector).await);
+    let started = Instant::now();
+    let (status, body) = get().await;
+    let waited = started.elapsed();
+    drop(frozen);
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["error"]["type"], "service_unavailable");
+    assert!(waited < Duration::from_secs(6), "gave up after {waited:?}");
+    let (status, body) = get().await;
+    assert_eq!(
+        status, 200,
+        "a new connection replaces the frozen one: {body}"
+    );
+
+    // A connection the database closes is replaced too; a read already on its way when
+    // it closed may answer 503.
+    let pid = shared_read_backend(&inspector).await;
+    inspector
+        .execute("SELECT pg_terminate_backend($1)", &[&pid])
+        .await
+        .unwrap();
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let (status, body) = get().await;
+        assert!(status == 200 || status == 503, "{status} {body}");
+        statuses.push(status);
+        if status == 200 {
+            break;
+        }
+    }
+    assert_eq!(statuses.last(), Some(&200), "{statuses:?}");
+    assert_ne!(shared_read_backend(&inspector).await, pid);
+}

@@ -4,6 +4,7 @@
 
 mod credentials;
 mod migrations;
+mod shared_reads;
 mod user_identities;
 mod workspaces;
 
@@ -34,6 +35,8 @@ pub fn is_postgres_url(url: &str) -> bool {
 
 pub struct PostgresStore {
     pool: Pool,
+    /// Connections shared by single-row reads, apart from the pool (none for a small pool).
+    reads: Option<shared_reads::SharedReads>,
     /// The longest a store call waits for the database once it has a connection.
     deadline: Duration,
 }
@@ -72,14 +75,15 @@ impl PostgresStore {
         let _ = connection.await;
 
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
+        let lanes = shared_read_connections(options.pool_size);
         let pool = Pool::builder(manager)
-            .max_size(options.pool_size.max(1))
+            .max_size((options.pool_size - lanes).max(1))
             .runtime(Runtime::Tokio1)
             .wait_timeout(Some(options.connect_timeout))
             .create_timeout(Some(options.connect_timeout))
@@ -89,7 +93,13 @@ impl PostgresStore {
         // Past the statement timeout the server cancels the statement and says so; a
         // connect timeout more without any answer means the connection is gone.
         let deadline = options.statement_timeout + options.connect_timeout;
-        Ok(Self { pool, deadline })
+        let reads =
+            shared_reads::SharedReads::new(config, lanes, options.connect_timeout, deadline);
+        Ok(Self {
+            pool,
+            reads,
+            deadline,
+        })
     }
 
     /// The result of an [`on_connection!`] call; a connection that ran out of time is
@@ -127,6 +137,12 @@ impl PostgresStore {
         let client = self.client().await?;
         user_identities::explain_list(&client, workspace_id, filter, page).await
     }
+}
+
+/// How many of the `pool_size` connections single-row reads share (see [`shared_reads`]):
+/// one per four, at most two, so that a pool of 1 to 3 keeps every connection for itself.
+fn shared_read_connections(pool_size: usize) -> usize {
+    (pool_size / 4).min(2)
 }
 
 /// The driver's settings: the URL's, plus our timeouts and an application name that shows
@@ -348,6 +364,9 @@ impl Store for PostgresStore {
         workspace_id: WorkspaceId,
         lookup: &UserIdentityLookup,
     ) -> StoreResult<Option<UserIdentity>> {
+        if let Some(reads) = &self.reads {
+            return reads.user_identity(workspace_id, lookup).await;
+        }
         on_connection!(self, |client| user_identities::find(
             &client,
             workspace_id,

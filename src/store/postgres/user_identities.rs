@@ -13,8 +13,28 @@ use crate::domain::user_identity::{
 };
 use crate::store::{ListFilter, PageRequest, StoreError, StoreResult, UserIdentityRows};
 
-const COLUMNS: &str = "u.user_identity_id, u.workspace_id, u.user_identity_key, u.email_address, \
-                       u.phone_number, u.full_name, u.created_at";
+/// The columns [`from_row`] reads, in its order.
+macro_rules! columns {
+    () => {
+        "u.user_identity_id, u.workspace_id, u.user_identity_key, u.email_address, \
+         u.phone_number, u.full_name, u.created_at"
+    };
+}
+const COLUMNS: &str = columns!();
+
+/// One identity by id: `$1` the id, `$2` the workspace.
+pub const FIND_BY_ID: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM user_identities u WHERE u.user_identity_id = $1 AND u.workspace_id = $2"
+);
+
+/// One identity by key: `$1` the workspace, `$2` the key.
+pub const FIND_BY_KEY: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM user_identities u WHERE u.workspace_id = $1 AND u.user_identity_key = $2"
+);
 
 type Param = Box<dyn ToSql + Sync + Send>;
 
@@ -40,7 +60,7 @@ fn borrowed_row(row: &Row) -> UserIdentityRef<'_> {
     }
 }
 
-fn from_row(row: &Row) -> UserIdentity {
+pub fn from_row(row: &Row) -> UserIdentity {
     borrowed_row(row).to_identity()
 }
 
@@ -215,23 +235,13 @@ pub async fn find(
 ) -> StoreResult<Option<UserIdentity>> {
     let row = match lookup {
         UserIdentityLookup::Id(id) => {
-            let statement = client
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM user_identities u
-                     WHERE u.user_identity_id = $1 AND u.workspace_id = $2"
-                ))
-                .await?;
+            let statement = client.prepare_cached(FIND_BY_ID).await?;
             client
                 .query_opt(&statement, &[id.as_uuid(), workspace_id.as_uuid()])
                 .await?
         }
         UserIdentityLookup::Key(key) => {
-            let statement = client
-                .prepare_cached(&format!(
-                    "SELECT {COLUMNS} FROM user_identities u
-                     WHERE u.workspace_id = $1 AND u.user_identity_key = $2"
-                ))
-                .await?;
+            let statement = client.prepare_cached(FIND_BY_KEY).await?;
             client
                 .query_opt(&statement, &[workspace_id.as_uuid(), key])
                 .await?
