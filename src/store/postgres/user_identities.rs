@@ -13,7 +13,7 @@ use crate::domain::user_identity::{
 };
 use crate::store::{ListFilter, PageRequest, StoreError, StoreResult, UserIdentityRows};
 
-/// The columns [`from_row`] reads, in its order.
+/// The columns [`borrowed_row`] reads, in its order.
 macro_rules! columns {
     () => {
         "u.user_identity_id, u.workspace_id, u.user_identity_key, u.email_address, \
