@@ -62,11 +62,18 @@ impl<K: Hash + Eq> RateLimiter<K> {
     }
 
     /// Whether the key's bucket holds a token, without taking it; if not, how long until
-    /// it does.
+    /// it does. A key without a bucket has a full one, and is not given one.
     pub fn allow(&self, key: K) -> Result<(), Duration> {
-        self.with_bucket(key, Instant::now(), |bucket, rate| {
-            wait_for_token(bucket, rate)
-        })
+        let state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let Some(bucket) = state.buckets.get(&key) else {
+            return Ok(());
+        };
+        let rate = self.limit.per_second;
+        let refilled = bucket.tokens + bucket.updated.elapsed().as_secs_f64() * rate;
+        wait_for_token(refilled, rate)
     }
 
     /// Takes one token from the key's bucket, down to empty.
@@ -78,7 +85,7 @@ impl<K: Hash + Eq> RateLimiter<K> {
 
     fn check_at(&self, key: K, now: Instant) -> Result<(), Duration> {
         self.with_bucket(key, now, |bucket, rate| {
-            wait_for_token(bucket, rate)?;
+            wait_for_token(bucket.tokens, rate)?;
             bucket.tokens -= 1.0;
             Ok(())
         })
@@ -115,11 +122,12 @@ impl<K: Hash + Eq> RateLimiter<K> {
     }
 }
 
-fn wait_for_token(bucket: &Bucket, rate: f64) -> Result<(), Duration> {
-    if bucket.tokens >= 1.0 {
+/// `Ok` with a whole token, else how long until there is one at `rate`.
+fn wait_for_token(tokens: f64, rate: f64) -> Result<(), Duration> {
+    if tokens >= 1.0 {
         Ok(())
     } else {
-        Err(Duration::from_secs_f64((1.0 - bucket.tokens) / rate))
+        Err(Duration::from_secs_f64((1.0 - tokens) / rate))
     }
 }
 
@@ -192,6 +200,8 @@ mod tests {
         assert!(wait > Duration::from_secs(900), "{wait:?}");
         let neighbour = ClientNetwork::of("192.0.2.2".parse().unwrap());
         assert_eq!(limiter.allow(neighbour), Ok(()));
+        let state = limiter.state.lock().unwrap();
+        assert_eq!(state.buckets.len(), 1, "only failures make a bucket");
     }
 
     #[test]
