@@ -14,6 +14,11 @@ use super::credentials::CredentialKey;
 /// Buckets kept before idle, full ones are dropped.
 const PRUNE_ABOVE: usize = 10_000;
 
+/// Most buckets kept at once (a few megabytes). Past it, a key without a bucket is not
+/// limited until buckets refill and are dropped: the memory stays bounded when a client
+/// cycles through more addresses than that, at the price of not limiting it.
+const MAX_KEYS: usize = 100_000;
+
 /// A sustained rate and the burst allowed on top of it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RateLimit {
@@ -31,6 +36,7 @@ struct Bucket {
 /// [`Self::spend`]).
 pub struct RateLimiter<K = CredentialKey> {
     limit: RateLimit,
+    max_keys: usize,
     state: Mutex<Buckets<K>>,
 }
 
@@ -39,19 +45,27 @@ struct Buckets<K> {
     /// Size past which the next call drops full buckets; doubled when most survive, so
     /// many busy keys do not make every call walk the whole map.
     prune_above: usize,
+    /// When full buckets were last dropped; at `max_keys`, at most once a second.
+    pruned_at: Instant,
 }
 
 impl<K: Hash + Eq> RateLimiter<K> {
     pub fn new(limit: RateLimit) -> Self {
+        Self::with_max_keys(limit, MAX_KEYS)
+    }
+
+    fn with_max_keys(limit: RateLimit, max_keys: usize) -> Self {
         let limit = RateLimit {
             per_second: limit.per_second.max(f64::MIN_POSITIVE),
             burst: limit.burst.max(1),
         };
         Self {
             limit,
+            max_keys,
             state: Mutex::new(Buckets {
                 buckets: HashMap::new(),
                 prune_above: PRUNE_ABOVE,
+                pruned_at: Instant::now(),
             }),
         }
     }
@@ -104,12 +118,22 @@ impl<K: Hash + Eq> RateLimiter<K> {
             .state
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        if state.buckets.len() > state.prune_above {
+        let full = state.buckets.len() >= self.max_keys;
+        let prune_due = now.saturating_duration_since(state.pruned_at) >= Duration::from_secs(1);
+        if state.buckets.len() > state.prune_above || (full && prune_due) {
             let refill = Duration::from_secs_f64(capacity / rate);
             state
                 .buckets
                 .retain(|_, bucket| now.saturating_duration_since(bucket.updated) < refill);
             state.prune_above = PRUNE_ABOVE.max(state.buckets.len() * 2);
+            state.pruned_at = now;
+        }
+        if state.buckets.len() >= self.max_keys && !state.buckets.contains_key(&key) {
+            let mut unremembered = Bucket {
+                tokens: capacity,
+                updated: now,
+            };
+            return action(&mut unremembered, rate);
         }
         let bucket = state.buckets.entry(key).or_insert(Bucket {
             tokens: capacity,
@@ -229,6 +253,27 @@ mod tests {
             state.buckets.contains_key(&fresh.start),
             "a refilling one was kept"
         );
+    }
+
+    #[test]
+    fn past_the_most_keys_kept_new_keys_go_unlimited_and_the_others_stay_limited() {
+        let limit = RateLimit {
+            per_second: 0.001,
+            burst: 1,
+        };
+        let limiter = RateLimiter::with_max_keys(limit, 3);
+        for n in 0..3 {
+            limiter.spend(n);
+        }
+        for _ in 0..5 {
+            limiter.spend(3);
+        }
+        assert_eq!(limiter.allow(3), Ok(()));
+        assert!(limiter.check(3).is_ok() && limiter.check(3).is_ok());
+        for n in 0..3 {
+            assert!(limiter.allow(n).is_err(), "{n}");
+        }
+        assert_eq!(limiter.state.lock().unwrap().buckets.len(), 3);
     }
 
     #[test]
