@@ -1,5 +1,6 @@
-//! PostgreSQL stops while two instances serve traffic: requests answer 503 in Seam's
-//! envelope, quickly, and succeed again once the database is back, without a restart.
+//! PostgreSQL stops while two instances serve traffic: requests (writes, and reads on the
+//! shared read connections) answer 503 in Seam's envelope, quickly, and succeed again once
+//! the database is back, without a restart.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +30,21 @@ impl Caller {
         let status = response.status().as_u16();
         let body = response.json().await.expect("JSON body");
         (status, body, started.elapsed())
+    }
+
+    /// `get` by key: a single-row read, which takes the shared read connections.
+    async fn get(&self, server: &Server, n: usize) -> (u16, Value) {
+        let response = self
+            .client
+            .get(server.url(&format!(
+                "/user_identities/get?user_identity_key=outage-{n}"
+            )))
+            .bearer_auth(&self.api_key)
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("JSON body"))
     }
 
     async fn status(&self, server: &Server, path: &str) -> u16 {
@@ -93,6 +109,8 @@ async fn outage_answers_503_and_recovers_without_restart() {
             n += 1;
             let (status, body, _) = caller.create(server, n).await;
             assert_eq!(status, 200, "before the outage: {body}");
+            let (status, body) = caller.get(server, n).await;
+            assert_eq!(status, 200, "before the outage: {body}");
         }
     }
 
@@ -110,6 +128,9 @@ async fn outage_answers_503_and_recovers_without_restart() {
             );
             assert!(took < Duration::from_secs(10), "answered in {took:?}");
         }
+        let (status, body) = caller.get(server, 1).await;
+        assert_eq!(status, 503, "a read during the outage: {body}");
+        assert_eq!(body["error"]["type"], "service_unavailable");
         assert_eq!(caller.status(server, "/ready").await, 503);
         assert_eq!(caller.status(server, "/health").await, 200);
     }
@@ -134,6 +155,8 @@ async fn outage_answers_503_and_recovers_without_restart() {
             n += 1;
             let (status, body, _) = caller.create(server, n).await;
             assert_eq!(status, 200, "after recovery: {body}");
+            let (status, body) = caller.get(server, n % 20 + 1).await;
+            assert_eq!(status, 200, "a read after recovery: {body}");
         }
     }
 
