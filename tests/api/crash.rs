@@ -279,6 +279,40 @@ async fn list_page(client: &Client, server: &ServerProcess, api_key: &str, body:
     panic!("the restarted server stayed unavailable");
 }
 
+/// Reads up to `count` identities, picked at random, one by one by id: `get` answers what
+/// the list showed, or `404` for one that is gone. Lists and single reads take different
+/// paths (on PostgreSQL, different connections).
+async fn spot_check_gets(
+    server: &ServerProcess,
+    api_key: &str,
+    tracked: &[Tracked],
+    stored: &HashMap<String, Value>,
+    rng: &mut Rng,
+    count: usize,
+) {
+    let client = Client::new();
+    let with_ids: Vec<&Tracked> = tracked.iter().filter(|t| t.id.is_some()).collect();
+    for _ in 0..count.min(with_ids.len()) {
+        let identity = with_ids[rng.below(with_ids.len() as u64) as usize];
+        let id = identity.id.as_deref().unwrap();
+        let response = client
+            .get(server.url(&format!("/user_identities/get?user_identity_id={id}")))
+            .bearer_auth(api_key)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        match stored.get(&identity.key) {
+            Some(listed) => {
+                assert_eq!(status, 200, "{}: {body}", identity.key);
+                assert_eq!(&body["user_identity"], listed, "{}", identity.key);
+            }
+            None => assert_eq!(status, 404, "{}: {body}", identity.key),
+        }
+    }
+}
+
 /// Checks what survived against what was acknowledged, then makes the survivors the
 /// acknowledged state for the next round. Returns the number of identities checked.
 fn verify(tracked: &mut [Tracked], mut stored: HashMap<String, Value>) -> usize {
@@ -442,6 +476,7 @@ async fn acknowledged_writes_survive_kill_9_and_nothing_is_half_written() {
         let restarted = ServerProcess::start(&database, &[]);
         let stored = all_identities(&restarted, &api_key).await;
         let mut everyone: Vec<Tracked> = owned.iter().flatten().cloned().collect();
+        spot_check_gets(&restarted, &api_key, &everyone, &stored, &mut rng, 64).await;
         checked += verify(&mut everyone, stored);
         let mut rest = everyone.into_iter();
         for mine in owned.iter_mut() {
