@@ -159,22 +159,22 @@ fn wait_for_token(tokens: f64, rate: f64) -> Result<(), Duration> {
 /// address: an IPv4 address, or the /64 prefix of an IPv6 one (a single host is usually
 /// given a whole /64, so counting its addresses one by one would count nothing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ClientNetwork([u8; 8]);
+pub enum ClientNetwork {
+    V4([u8; 4]),
+    /// The first 64 bits.
+    V6([u8; 8]),
+}
 
 impl ClientNetwork {
     pub fn of(address: IpAddr) -> Self {
-        let mut key = [0; 8];
         match address.to_canonical() {
-            IpAddr::V4(v4) => {
-                key[..4].copy_from_slice(&v4.octets());
-                // Marks IPv4, so that no IPv6 prefix shares its key.
-                key[4] = 0xff;
+            IpAddr::V4(v4) => Self::V4(v4.octets()),
+            IpAddr::V6(v6) => {
+                let mut prefix = [0; 8];
+                prefix.copy_from_slice(&v6.octets()[..8]);
+                Self::V6(prefix)
             }
-            IpAddr::V6(v6) => key.copy_from_slice(&v6.octets()[..8]),
         }
-        // An IPv6 prefix ending in 0xff000000 would collide with an IPv4 address; it is
-        // in 0000::/8, which is reserved and never routed to us.
-        Self(key)
     }
 }
 
@@ -284,5 +284,64 @@ mod tests {
         assert_eq!(of("::ffff:192.0.2.7"), of("192.0.2.7"));
         assert_ne!(of("192.0.2.7"), of("192.0.2.8"));
         assert_ne!(of("192.0.2.7"), of("c000:207::"));
+        assert_ne!(of("32.1.13.184"), of("2001:db8:ff00::1"));
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    use proptest::prelude::*;
+
+    use super::ClientNetwork;
+
+    proptest! {
+        #[test]
+        fn an_ipv4_client_is_one_network_however_it_is_written(address in any::<u32>()) {
+            let v4 = Ipv4Addr::from(address);
+            let mapped = IpAddr::V6(v4.to_ipv6_mapped());
+            prop_assert_eq!(ClientNetwork::of(IpAddr::V4(v4)), ClientNetwork::of(mapped));
+        }
+
+        #[test]
+        fn no_ipv4_client_shares_a_network_with_an_ipv6_one(v4 in any::<u32>(), v6 in any::<u128>()) {
+            let v6 = Ipv6Addr::from(v6);
+            prop_assume!(v6.to_ipv4_mapped().is_none());
+            // The IPv6 address whose first bytes spell the IPv4 one, and a random one.
+            let mut spelled = [0u8; 16];
+            spelled[..4].copy_from_slice(&v4.to_be_bytes());
+            spelled[4] = 0xff;
+            let v4 = ClientNetwork::of(IpAddr::V4(Ipv4Addr::from(v4)));
+            prop_assert_ne!(v4, ClientNetwork::of(IpAddr::V6(Ipv6Addr::from(spelled))));
+            prop_assert_ne!(v4, ClientNetwork::of(IpAddr::V6(v6)));
+        }
+
+        #[test]
+        fn ipv6_addresses_share_a_network_exactly_when_they_share_the_first_64_bits(
+            a in any::<u128>(),
+            other in any::<u128>(),
+            same_prefix_wanted in any::<bool>(),
+        ) {
+            let b = if same_prefix_wanted {
+                (a & !u128::from(u64::MAX)) | (other & u128::from(u64::MAX))
+            } else {
+                other
+            };
+            // Clear the mapped-IPv4 prefix, which stands for an IPv4 address instead.
+            let v6 = |bits: u128| {
+                let address = Ipv6Addr::from(bits);
+                if address.to_ipv4_mapped().is_some() {
+                    Ipv6Addr::from(bits | (1 << 127))
+                } else {
+                    address
+                }
+            };
+            let (a, b) = (v6(a), v6(b));
+            let same_prefix = a.octets()[..8] == b.octets()[..8];
+            let same_network =
+                ClientNetwork::of(IpAddr::V6(a)) == ClientNetwork::of(IpAddr::V6(b));
+            prop_assert_eq!(same_network, same_prefix);
+        }
     }
 }
