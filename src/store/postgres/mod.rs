@@ -2,6 +2,7 @@
 //! connections with prepared statements, unique indexes for every uniqueness rule, and
 //! nothing kept in the process that another instance would need.
 
+mod batched_inserts;
 mod credentials;
 mod migrations;
 mod shared_reads;
@@ -37,6 +38,8 @@ pub struct PostgresStore {
     pool: Pool,
     /// Connections shared by single-row reads, apart from the pool (none for a small pool).
     reads: Option<shared_reads::SharedReads>,
+    /// Creates, gathered into multi-row inserts on pooled connections.
+    inserts: batched_inserts::BatchedInserts,
     /// The longest a store call waits for the database once it has a connection.
     deadline: Duration,
 }
@@ -95,9 +98,15 @@ impl PostgresStore {
         let deadline = options.statement_timeout + options.connect_timeout;
         let reads =
             shared_reads::SharedReads::new(config, lanes, options.connect_timeout, deadline);
+        let inserts = batched_inserts::BatchedInserts::start(
+            pool.clone(),
+            insert_batches(options.pool_size),
+            deadline,
+        );
         Ok(Self {
             pool,
             reads,
+            inserts,
             deadline,
         })
     }
@@ -143,6 +152,13 @@ impl PostgresStore {
 /// one per four, at most two, so that a pool of 1 to 3 keeps every connection for itself.
 fn shared_read_connections(pool_size: usize) -> usize {
     (pool_size / 4).min(2)
+}
+
+/// How many batches of creates (see [`batched_inserts`]) may hold a pooled connection at
+/// once: one per four connections, from one to four, so that creates alone never take the
+/// whole pool from lists and updates.
+fn insert_batches(pool_size: usize) -> usize {
+    (pool_size / 4).clamp(1, 4)
 }
 
 /// The driver's settings: the URL's, plus our timeouts and an application name that shows
@@ -340,11 +356,13 @@ impl Store for PostgresStore {
         workspace_id: WorkspaceId,
         new: NewUserIdentity,
     ) -> StoreResult<UserIdentity> {
-        on_connection!(self, |client| user_identities::insert(
-            &client,
-            workspace_id,
-            new
-        ))
+        let row = user_identities::new_row(workspace_id, new);
+        match self.inserts.insert(row).await? {
+            batched_inserts::Outcome::Inserted(row) => Ok(row),
+            batched_inserts::Outcome::Refused(row) => {
+                on_connection!(self, |client| user_identities::insert(&client, row))
+            }
+        }
     }
 
     async fn bulk_create_user_identities(

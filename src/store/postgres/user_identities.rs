@@ -75,18 +75,19 @@ fn new_id() -> (UserIdentityId, Timestamp) {
     )
 }
 
-fn new_row(workspace_id: WorkspaceId, new: NewUserIdentity) -> UserIdentity {
+/// The identity a create stores: `new` with a fresh id and creation time.
+pub fn new_row(workspace_id: WorkspaceId, new: NewUserIdentity) -> UserIdentity {
     let (user_identity_id, created_at) = new_id();
     new.into_identity(user_identity_id, workspace_id, created_at)
 }
 
-/// One insert; the unique indexes refuse a duplicate key, email or phone.
+/// One insert; the unique indexes refuse a duplicate key, email or phone, and the error
+/// names the field as [`CONFLICT_PRECEDENCE`] orders them.
 pub async fn insert(
     client: &impl GenericClient,
-    workspace_id: WorkspaceId,
-    new: NewUserIdentity,
+    identity: UserIdentity,
 ) -> StoreResult<UserIdentity> {
-    let identity = new_row(workspace_id, new);
+    let workspace_id = identity.workspace_id;
     let statement = client
         .prepare_cached(
             "INSERT INTO user_identities (user_identity_id, workspace_id, user_identity_key,
@@ -120,6 +121,51 @@ pub async fn insert(
         }
         Err(error) => Err(error),
     }
+}
+
+/// Inserts the rows in one statement, skipping each row a unique index refuses (another
+/// identity or an earlier row of `rows` holds its key, email or phone), and answers the ids
+/// of the rows inserted. The statement commits every row it inserts, or none.
+pub async fn insert_unless_taken(
+    client: &impl GenericClient,
+    rows: &[&UserIdentity],
+) -> StoreResult<Vec<Uuid>> {
+    let ids: Vec<Uuid> = rows
+        .iter()
+        .map(|row| *row.user_identity_id.as_uuid())
+        .collect();
+    let workspaces: Vec<Uuid> = rows.iter().map(|row| *row.workspace_id.as_uuid()).collect();
+    let keys: Vec<Option<&str>> = rows
+        .iter()
+        .map(|row| row.user_identity_key.as_deref())
+        .collect();
+    let emails: Vec<Option<&str>> = rows
+        .iter()
+        .map(|row| row.email_address.as_deref())
+        .collect();
+    let phones: Vec<Option<&str>> = rows.iter().map(|row| row.phone_number.as_deref()).collect();
+    let names: Vec<Option<&str>> = rows.iter().map(|row| row.full_name.as_deref()).collect();
+    let created: Vec<i64> = rows.iter().map(|row| row.created_at.as_millis()).collect();
+    let statement = client
+        .prepare_cached(
+            "INSERT INTO user_identities (user_identity_id, workspace_id, user_identity_key,
+                 email_address, phone_number, full_name, created_at)
+             SELECT id, workspace, key, email, phone, name, created
+             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                         $6::text[], $7::int8[])
+                 WITH ORDINALITY AS batch (id, workspace, key, email, phone, name, created, n)
+             ORDER BY n
+             ON CONFLICT DO NOTHING
+             RETURNING user_identity_id",
+        )
+        .await?;
+    let inserted = client
+        .query(
+            &statement,
+            &[&ids, &workspaces, &keys, &emails, &phones, &names, &created],
+        )
+        .await?;
+    Ok(inserted.iter().map(|row| row.get(0)).collect())
 }
 
 /// The values a refused write tried to take.

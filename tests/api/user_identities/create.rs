@@ -209,6 +209,78 @@ async fn create_lets_exactly_one_of_racing_duplicates_win() {
     assert_eq!(winners, 1);
 }
 
+/// Concurrent creates are written together (a group commit on SQLite, one multi-row
+/// insert on PostgreSQL); a duplicate among them must fail alone, naming its own field,
+/// and take none of its neighbours down with it.
+#[tokio::test]
+async fn concurrent_creates_fail_only_the_duplicates_each_naming_its_field() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let fields = [
+        ("user_identity_key", "duplicate_user_identity_key"),
+        ("email_address", "duplicate_email_address"),
+        ("phone_number", "duplicate_phone_number"),
+    ];
+    let shared_value = |group: usize, field: &str| match field {
+        "user_identity_key" => format!("shared-{group}"),
+        "email_address" => format!("shared-{group}@example.com"),
+        _ => format!("+1555{group:07}"),
+    };
+
+    // 30 groups of 3 attempts; in each group every attempt shares one field's value and
+    // holds its own values for the others, and 30 unique creates run alongside.
+    let mut attempts = Vec::new();
+    for group in 0..30 {
+        let (field, _) = fields[group % 3];
+        for attempt in 0..3 {
+            let n = group * 3 + attempt;
+            let mut body = json!({
+                "user_identity_key": format!("own-{n}"),
+                "email_address": format!("own-{n}@example.com"),
+                "phone_number": format!("+1666{n:07}"),
+                "full_name": format!("Attempt {n}"),
+            });
+            body[field] = json!(shared_value(group, field));
+            attempts.push((Some(group), body));
+        }
+        let unique = json!({"user_identity_key": format!("unique-{group}")});
+        attempts.push((None, unique));
+    }
+    let replies = attempts.into_iter().map(|(group, body)| {
+        let app = app.clone();
+        tokio::spawn(async move { (group, app.post("/user_identities/create", body).await) })
+    });
+
+    let mut winners = [0; 30];
+    let mut created = Vec::new();
+    for reply in replies {
+        let (group, reply) = reply.await.unwrap();
+        match group {
+            None => created.push(reply.assert_ok()["user_identity"].clone()),
+            Some(group) if reply.status == 200 => {
+                winners[group] += 1;
+                created.push(reply.body["user_identity"].clone());
+            }
+            Some(group) => reply.assert_error(400, fields[group % 3].1),
+        }
+    }
+
+    assert_eq!(winners, [1; 30], "exactly one attempt of each group wins");
+    for identity in &created {
+        let id = identity["user_identity_id"].as_str().unwrap();
+        let stored = app
+            .get(&format!("/user_identities/get?user_identity_id={id}"))
+            .await;
+        assert_eq!(&stored.assert_ok()["user_identity"], identity);
+    }
+    let listed = app.get("/user_identities/list?limit=1000").await;
+    let listed = listed.assert_ok()["user_identities"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(listed, created.len());
+    assert_eq!(listed, 60);
+}
+
 #[tokio::test]
 async fn create_rejects_malformed_fields_naming_each() {
     let app = TestApp::spawn().await;
