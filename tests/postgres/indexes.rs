@@ -70,11 +70,8 @@ async fn lists_and_searches_use_indexes() {
     assert!(plan.contains("user_identities_list_order"), "{plan}");
     assert!(!plan.contains("Seq Scan"), "{plan}");
 
-    for (text, index) in [
-        ("Person 1234", "user_identities_search_full_name"),
-        ("PLAN777@", "user_identities_search_email"),
-        ("6660004321", "user_identities_search_phone"),
-    ] {
+    // Names, emails and phones are all found through the one trigram index.
+    for text in ["Person 1234", "PLAN777@", "6660004321"] {
         let search = ListFilter {
             search: Some(text.into()),
             ..ListFilter::default()
@@ -84,7 +81,7 @@ async fn lists_and_searches_use_indexes() {
             .await
             .unwrap();
         eprintln!("search {text:?}:\n{plan}");
-        assert!(plan.contains(index), "{plan}");
+        assert!(plan.contains("user_identities_search"), "{plan}");
         assert!(!plan.contains("Seq Scan"), "{plan}");
     }
 }

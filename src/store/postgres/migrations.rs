@@ -7,10 +7,16 @@ use tokio_postgres::Client;
 /// Advisory lock key held while migrating ("identity" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6964_656e_7469_7479;
 
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "20261203170000_initial",
-    include_str!("../../../migrations/postgres/20261203170000_initial.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "20261203170000_initial",
+        include_str!("../../../migrations/postgres/20261203170000_initial.sql"),
+    ),
+    (
+        "20261204080000_one_search_index",
+        include_str!("../../../migrations/postgres/20261204080000_one_search_index.sql"),
+    ),
+];
 
 /// Applies every migration not yet recorded, each in its own transaction, while holding
 /// the migration lock. The lock is a session lock, so it also ends with the connection.

@@ -38,6 +38,10 @@ pub const FIND_BY_KEY: &str = concat!(
 
 type Param = Box<dyn ToSql + Sync + Send>;
 
+/// What joins the searched values in `user_identity_search_text` (migration
+/// `20261204080000_one_search_index`): `chr(1)`.
+const SEARCH_SEPARATOR: char = '\u{1}';
+
 /// When a write collides on several unique fields, the one reported. SQLite checks its
 /// unique indexes newest first, so this is its order; PostgreSQL checks in creation order
 /// and reports the first, so [`name_conflict`] looks again to report the same field.
@@ -322,14 +326,23 @@ fn list_query(
         ));
     }
     if let Some(text) = filter.search.as_deref() {
-        // TODO(perf): searches under three characters cannot use the trigram indexes and walk the workspace in list order — trigrams need three characters.
+        // TODO(perf): searches under three characters cannot use the trigram index and walk the workspace in list order — trigrams need three characters.
         let pattern = bind(Box::new(format!("%{}%", escape_like(text))));
+        // `user_identities_search` indexes the four values joined by SEARCH_SEPARATOR. A
+        // match of a pattern without the separator lies within one value; with it, each
+        // value is checked on its own as well.
         sql.push_str(&format!(
-            " AND (lower(u.full_name) LIKE lower({pattern})
-                OR lower(u.email_address) LIKE lower({pattern})
-                OR u.phone_number LIKE lower({pattern})
-                OR u.user_identity_id::text LIKE lower({pattern}))"
+            " AND user_identity_search_text(u.full_name, u.email_address, u.phone_number,
+                    u.user_identity_id) LIKE lower({pattern})"
         ));
+        if text.contains(SEARCH_SEPARATOR) {
+            sql.push_str(&format!(
+                " AND (lower(u.full_name) LIKE lower({pattern})
+                    OR lower(u.email_address) LIKE lower({pattern})
+                    OR u.phone_number LIKE lower({pattern})
+                    OR u.user_identity_id::text LIKE lower({pattern}))"
+            ));
+        }
     }
     if let Some(before) = filter.created_before {
         sql.push_str(&format!(

@@ -239,6 +239,11 @@ async fn list_search_matches_substrings_case_insensitively() {
         (marie_id[24..36].to_owned(), vec![&marie_id]),
         ("jean-key".into(), vec![]),
         ("nobody".into(), vec![]),
+        // A match must lie within one value, whatever separates the values in an index.
+        ("doejd@".into(), vec![]),
+        ("doe\u{1}jd@".into(), vec![]),
+        ("example.com\u{1}+1555".into(), vec![]),
+        (format!("radium.org\u{1}{}", &marie_id[..8]), vec![]),
     ];
     for (search, expected) in cases {
         let reply = app
