@@ -1,7 +1,7 @@
 //! Creates that arrive together are inserted together, in one statement.
 //!
 //! A create inserted on its own is a statement, a commit and a WAL flush of its own. On
-//! this schema (four trigram indexes and four B-trees per row) with `fsync` and
+//! this schema (then four trigram indexes and four B-trees per row) with `fsync` and
 //! `synchronous_commit` on, pgbench on a 2-core machine inserted 5,100 to 7,700 rows/s
 //! one row per statement at 16 clients and 4,900 at 64, against 9,600 to 10,800 and 8,000
 //! in statements of 16 rows.
