@@ -22,6 +22,18 @@ macro_rules! columns {
 }
 const COLUMNS: &str = columns!();
 
+/// The start of a multi-row insert from the arrays of [`Columns::params`]; the caller names
+/// the `unnest` and says what to do with conflicts.
+macro_rules! insert_columns {
+    () => {
+        "INSERT INTO user_identities (user_identity_id, workspace_id, user_identity_key,
+             email_address, phone_number, full_name, created_at)
+         SELECT id, workspace, key, email, phone, name, created
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
+                     $6::text[], $7::int8[])"
+    };
+}
+
 /// One identity by id: `$1` the id, `$2` the workspace.
 pub const FIND_BY_ID: &str = concat!(
     "SELECT ",
@@ -134,41 +146,17 @@ pub async fn insert_unless_taken(
     client: &impl GenericClient,
     rows: &[&UserIdentity],
 ) -> StoreResult<Vec<Uuid>> {
-    let ids: Vec<Uuid> = rows
-        .iter()
-        .map(|row| *row.user_identity_id.as_uuid())
-        .collect();
-    let workspaces: Vec<Uuid> = rows.iter().map(|row| *row.workspace_id.as_uuid()).collect();
-    let keys: Vec<Option<&str>> = rows
-        .iter()
-        .map(|row| row.user_identity_key.as_deref())
-        .collect();
-    let emails: Vec<Option<&str>> = rows
-        .iter()
-        .map(|row| row.email_address.as_deref())
-        .collect();
-    let phones: Vec<Option<&str>> = rows.iter().map(|row| row.phone_number.as_deref()).collect();
-    let names: Vec<Option<&str>> = rows.iter().map(|row| row.full_name.as_deref()).collect();
-    let created: Vec<i64> = rows.iter().map(|row| row.created_at.as_millis()).collect();
+    let columns = Columns::of(rows.iter().copied());
     let statement = client
-        .prepare_cached(
-            "INSERT INTO user_identities (user_identity_id, workspace_id, user_identity_key,
-                 email_address, phone_number, full_name, created_at)
-             SELECT id, workspace, key, email, phone, name, created
-             FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],
-                         $6::text[], $7::int8[])
-                 WITH ORDINALITY AS batch (id, workspace, key, email, phone, name, created, n)
+        .prepare_cached(concat!(
+            insert_columns!(),
+            " WITH ORDINALITY AS batch (id, workspace, key, email, phone, name, created, n)
              ORDER BY n
              ON CONFLICT DO NOTHING
-             RETURNING user_identity_id",
-        )
+             RETURNING user_identity_id"
+        ))
         .await?;
-    let inserted = client
-        .query(
-            &statement,
-            &[&ids, &workspaces, &keys, &emails, &phones, &names, &created],
-        )
-        .await?;
+    let inserted = client.query(&statement, &columns.params()).await?;
     Ok(inserted.iter().map(|row| row.get(0)).collect())
 }
 
@@ -232,50 +220,67 @@ pub async fn insert_many(
     workspace_id: WorkspaceId,
     new: Vec<NewUserIdentity>,
 ) -> StoreResult<usize> {
-    let count = new.len();
     let rows: Vec<UserIdentity> = new
         .into_iter()
         .map(|identity| new_row(workspace_id, identity))
         .collect();
-    let ids: Vec<Uuid> = rows
-        .iter()
-        .map(|row| *row.user_identity_id.as_uuid())
-        .collect();
-    let keys: Vec<Option<&str>> = rows
-        .iter()
-        .map(|row| row.user_identity_key.as_deref())
-        .collect();
-    let emails: Vec<Option<&str>> = rows
-        .iter()
-        .map(|row| row.email_address.as_deref())
-        .collect();
-    let phones: Vec<Option<&str>> = rows.iter().map(|row| row.phone_number.as_deref()).collect();
-    let names: Vec<Option<&str>> = rows.iter().map(|row| row.full_name.as_deref()).collect();
-    let created: Vec<i64> = rows.iter().map(|row| row.created_at.as_millis()).collect();
+    let columns = Columns::of(rows.iter());
     let statement = client
-        .prepare_cached(
-            "INSERT INTO user_identities (user_identity_id, workspace_id, user_identity_key,
-                 email_address, phone_number, full_name, created_at)
-             SELECT id, $1, key, email, phone, name, created
-             FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int8[])
-                 AS batch (id, key, email, phone, name, created)",
-        )
+        .prepare_cached(concat!(
+            insert_columns!(),
+            " AS batch (id, workspace, key, email, phone, name, created)"
+        ))
         .await?;
-    client
-        .execute(
-            &statement,
-            &[
-                workspace_id.as_uuid(),
-                &ids,
-                &keys,
-                &emails,
-                &phones,
-                &names,
-                &created,
-            ],
-        )
-        .await?;
-    Ok(count)
+    client.execute(&statement, &columns.params()).await?;
+    Ok(rows.len())
+}
+
+/// Identities as one array per column, in the order of the multi-row inserts' `unnest`.
+struct Columns<'a> {
+    ids: Vec<Uuid>,
+    workspaces: Vec<Uuid>,
+    keys: Vec<Option<&'a str>>,
+    emails: Vec<Option<&'a str>>,
+    phones: Vec<Option<&'a str>>,
+    names: Vec<Option<&'a str>>,
+    created: Vec<i64>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(rows: impl ExactSizeIterator<Item = &'a UserIdentity>) -> Self {
+        let mut columns = Self {
+            ids: Vec::with_capacity(rows.len()),
+            workspaces: Vec::with_capacity(rows.len()),
+            keys: Vec::with_capacity(rows.len()),
+            emails: Vec::with_capacity(rows.len()),
+            phones: Vec::with_capacity(rows.len()),
+            names: Vec::with_capacity(rows.len()),
+            created: Vec::with_capacity(rows.len()),
+        };
+        for row in rows {
+            columns.ids.push(*row.user_identity_id.as_uuid());
+            columns.workspaces.push(*row.workspace_id.as_uuid());
+            columns.keys.push(row.user_identity_key.as_deref());
+            columns.emails.push(row.email_address.as_deref());
+            columns.phones.push(row.phone_number.as_deref());
+            columns.names.push(row.full_name.as_deref());
+            columns.created.push(row.created_at.as_millis());
+        }
+        columns
+    }
+
+    /// `$1` to `$7`: ids, workspaces, keys, emails, phones, names, creation times.
+    fn params(&self) -> [&(dyn ToSql + Sync); 7] {
+        [
+            &self.ids,
+            &self.workspaces,
+            &self.keys,
+            &self.emails,
+            &self.phones,
+            &self.names,
+            &self.created,
+        ]
+    }
 }
 
 pub async fn find(
