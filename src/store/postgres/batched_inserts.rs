@@ -21,11 +21,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_postgres::{Object, Pool};
+use deadpool_postgres::Pool;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 use uuid::Uuid;
 
-use super::{map_pool_error, user_identities};
+use super::{map_pool_error, settle, user_identities};
 use crate::domain::user_identity::UserIdentity;
 use crate::store::{StoreError, StoreResult};
 
@@ -130,18 +130,7 @@ async fn run(pool: Pool, batch: Vec<Pending>, deadline: Duration, _slot: OwnedSe
 /// by a timeout).
 async fn insert(pool: &Pool, rows: &[&UserIdentity], deadline: Duration) -> StoreResult<Vec<Uuid>> {
     let client = pool.get().await.map_err(map_pool_error)?;
-    match tokio::time::timeout(
-        deadline,
-        user_identities::insert_unless_taken(&client, rows),
-    )
-    .await
-    {
-        Ok(result) => result,
-        Err(_) => {
-            drop(Object::take(client));
-            Err(StoreError::Unavailable(format!(
-                "no answer from PostgreSQL within {deadline:?}"
-            )))
-        }
-    }
+    let insert = user_identities::insert_unless_taken(&client, rows);
+    let outcome = tokio::time::timeout(deadline, insert).await;
+    settle(outcome, client, deadline)
 }

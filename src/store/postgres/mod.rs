@@ -52,12 +52,12 @@ macro_rules! on_connection {
     ($store:expr, |$client:ident| $body:expr) => {{
         let $client = $store.client().await?;
         let outcome = tokio::time::timeout($store.deadline, $body).await;
-        $store.settle(outcome, $client)
+        settle(outcome, $client, $store.deadline)
     }};
     ($store:expr, |mut $client:ident| $body:expr) => {{
         let mut $client = $store.client().await?;
         let outcome = tokio::time::timeout($store.deadline, $body).await;
-        $store.settle(outcome, $client)
+        settle(outcome, $client, $store.deadline)
     }};
 }
 
@@ -111,25 +111,6 @@ impl PostgresStore {
         })
     }
 
-    /// The result of an [`on_connection!`] call; a connection that ran out of time is
-    /// detached from the pool and closed.
-    fn settle<T>(
-        &self,
-        outcome: Result<StoreResult<T>, tokio::time::error::Elapsed>,
-        client: Object,
-    ) -> StoreResult<T> {
-        match outcome {
-            Ok(result) => result,
-            Err(_) => {
-                drop(Object::take(client));
-                Err(StoreError::Unavailable(format!(
-                    "no answer from PostgreSQL within {:?}",
-                    self.deadline
-                )))
-            }
-        }
-    }
-
     /// A pooled connection; `Unavailable` when none can be had within the connect timeout.
     async fn client(&self) -> StoreResult<Object> {
         self.pool.get().await.map_err(map_pool_error)
@@ -145,6 +126,25 @@ impl PostgresStore {
     ) -> StoreResult<String> {
         let client = self.client().await?;
         user_identities::explain_list(&client, workspace_id, filter, page).await
+    }
+}
+
+/// The result of a statement run on a pooled connection within `deadline` (see
+/// [`on_connection!`]); a connection that ran out of time is detached from the pool and
+/// closed.
+fn settle<T>(
+    outcome: Result<StoreResult<T>, tokio::time::error::Elapsed>,
+    client: Object,
+    deadline: Duration,
+) -> StoreResult<T> {
+    match outcome {
+        Ok(result) => result,
+        Err(_) => {
+            drop(Object::take(client));
+            Err(StoreError::Unavailable(format!(
+                "no answer from PostgreSQL within {deadline:?}"
+            )))
+        }
     }
 }
 
