@@ -26,6 +26,17 @@ target_dir=${CARGO_TARGET_DIR:-target}
 [[ $target_dir == /* ]] || target_dir="$(pwd)/$target_dir"
 export IDENTITY_TEST_SERVER_BINARY="$target_dir/release/identity-server"
 
+# A small file system of its own for the disk-full test (tests/api/disk_full.rs). Mounting
+# needs root; without it the test is skipped, and this says so.
+small_disk=$(mktemp -d /tmp/identity-small-disk.XXXXXX)
+if mount -t tmpfs -o size=8m identity-small-disk "$small_disk" 2>/dev/null; then
+    trap 'umount "$small_disk" && rmdir "$small_disk"' EXIT
+    export IDENTITY_TEST_SMALL_DISK="$small_disk"
+else
+    rmdir "$small_disk"
+    echo "note: cannot mount a tmpfs (not root?): the disk-full test is skipped" >&2
+fi
+
 step "Rust tests on SQLite"
 cargo nextest run --no-fail-fast
 

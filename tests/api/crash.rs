@@ -366,7 +366,7 @@ async fn wait_for_orphaned_sessions(database: &str) {
 }
 
 /// `PRAGMA integrity_check` and FTS5's own check of the search index.
-fn check_sqlite_integrity(database: &str) {
+pub fn check_sqlite_integrity(database: &str) {
     let Some(path) = database.strip_prefix("sqlite://") else {
         return;
     };

@@ -7,6 +7,7 @@ mod crash;
 mod credentials;
 #[path = "../common/postgres.rs"]
 mod database;
+mod disk_full;
 mod fuzz;
 mod helpers;
 mod isolation;
