@@ -116,26 +116,45 @@ fn open_connection(path: &Path, read_only: bool) -> rusqlite::Result<Connection>
     }
     // FULL: a commit is on disk (the WAL is fsynced) before the writer acknowledges it.
     conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")?;
-    register_casefold(&conn)?;
+    register_contains_folded(&conn)?;
     Ok(conn)
 }
 
-/// `casefold(text)`: Unicode lowercase, for the searches the trigram index cannot answer.
-/// SQLite's own `lower()` folds ASCII only; this matches what the trigram index and
-/// PostgreSQL's `lower()` do.
-fn register_casefold(conn: &Connection) -> rusqlite::Result<()> {
+/// `contains_folded(text, needle)`: whether `text`, lowercased, contains `needle` (already
+/// lowercased), for the searches the trigram index cannot answer. SQLite's own `lower()`
+/// folds ASCII only; this folds like the trigram index and PostgreSQL's `lower()`. Those
+/// searches read every row of the workspace, so an ASCII value, the common case, is
+/// compared in place instead of being copied into a lowercased string first.
+fn register_contains_folded(conn: &Connection) -> rusqlite::Result<()> {
     use rusqlite::functions::FunctionFlags;
     use rusqlite::types::ValueRef;
 
     let flags = FunctionFlags::SQLITE_UTF8
         | FunctionFlags::SQLITE_DETERMINISTIC
         | FunctionFlags::SQLITE_INNOCUOUS;
-    conn.create_scalar_function("casefold", 1, flags, |context| {
-        Ok(match context.get_raw(0) {
-            ValueRef::Text(bytes) => Some(String::from_utf8_lossy(bytes).to_lowercase()),
-            _ => None,
+    conn.create_scalar_function("contains_folded", 2, flags, |context| {
+        Ok(match (context.get_raw(0), context.get_raw(1)) {
+            (ValueRef::Text(text), ValueRef::Text(needle)) => contains_folded(text, needle),
+            _ => false,
         })
     })
+}
+
+fn contains_folded(text: &[u8], needle: &[u8]) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    if text.is_ascii() {
+        // Lowercasing ASCII gives ASCII, so a needle with anything else cannot match.
+        return needle.is_ascii()
+            && text
+                .windows(needle.len())
+                .any(|window| window.eq_ignore_ascii_case(needle));
+    }
+    let needle = String::from_utf8_lossy(needle);
+    String::from_utf8_lossy(text)
+        .to_lowercase()
+        .contains(needle.as_ref())
 }
 
 /// Maps SQLite errors to store errors; unique violations name the field they protect.
@@ -466,5 +485,37 @@ fn revoke(conn: &Connection, table: &str, public_id: &str) -> StoreResult<()> {
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
         map_error(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::contains_folded;
+
+    proptest! {
+        /// The ASCII shortcut answers exactly what lowercasing the whole value would.
+        #[test]
+        fn contains_folded_is_lowercase_then_contains(
+            text in "[a-zA-Z0-9 @.+_\u{212A}İÉé-]{0,24}",
+            needle in "[a-zA-Z0-9 @.+_\u{212A}İÉé-]{0,3}",
+        ) {
+            let needle = needle.to_lowercase();
+            prop_assert_eq!(
+                contains_folded(text.as_bytes(), needle.as_bytes()),
+                text.to_lowercase().contains(&needle)
+            );
+        }
+    }
+
+    #[test]
+    fn contains_folded_folds_beyond_ascii() {
+        assert!(contains_folded("ÉLODIE".as_bytes(), "él".as_bytes()));
+        // The Kelvin sign lowercases to an ASCII k.
+        assert!(contains_folded("\u{212A}elvin".as_bytes(), "k".as_bytes()));
+        assert!(contains_folded("Kelvin".as_bytes(), "k".as_bytes()));
+        assert!(!contains_folded("Elodie".as_bytes(), "é".as_bytes()));
+        assert!(contains_folded(b"Jean", b""));
     }
 }

@@ -162,7 +162,8 @@ pub fn list(
             // TODO(perf): one- and two-character searches scan the workspace in list order — the trigram index cannot answer them.
             let needle = bind(Value::Text(text.to_lowercase()));
             sql.push_str(&format!(
-                " AND (instr(casefold(u.full_name), {needle}) OR instr(casefold(u.email_address), {needle})
+                " AND (contains_folded(u.full_name, {needle})
+                   OR contains_folded(u.email_address, {needle})
                    OR instr(u.phone_number, {needle}) OR instr(u.user_identity_id, {needle}))"
             ));
         }
