@@ -167,7 +167,14 @@ fn map_error(error: rusqlite::Error) -> StoreError {
                     return StoreError::Conflict(field);
                 }
             }
-            ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen => {
+            // The file cannot be reached or written just now (a full disk, an I/O error, a
+            // file made read-only): retrying may succeed once an operator steps in.
+            ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::CannotOpen
+            | ErrorCode::DiskFull
+            | ErrorCode::SystemIoFailure
+            | ErrorCode::ReadOnly => {
                 return StoreError::Unavailable(error.to_string());
             }
             _ => {}
@@ -492,7 +499,29 @@ impl From<rusqlite::Error> for StoreError {
 mod tests {
     use proptest::prelude::*;
 
-    use super::contains_folded;
+    use super::{contains_folded, map_error};
+    use crate::store::StoreError;
+
+    #[test]
+    fn a_full_disk_or_failing_file_is_unavailable_not_an_internal_error() {
+        for code in [
+            rusqlite::ffi::SQLITE_FULL,
+            rusqlite::ffi::SQLITE_IOERR,
+            rusqlite::ffi::SQLITE_READONLY,
+            rusqlite::ffi::SQLITE_BUSY,
+        ] {
+            let error = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+            assert!(
+                matches!(map_error(error), StoreError::Unavailable(_)),
+                "code {code}"
+            );
+        }
+        let corrupt = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+            None,
+        );
+        assert!(matches!(map_error(corrupt), StoreError::Other(_)));
+    }
 
     proptest! {
         /// The ASCII shortcut answers exactly what lowercasing the whole value would.
