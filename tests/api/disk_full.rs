@@ -86,7 +86,7 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers_when_space_returns(
     std::fs::write(&ballast, vec![0u8; BALLAST_BYTES]).unwrap();
     let database = format!("sqlite://{}", dir.path().join("identity.db").display());
     let (_, api_key) = workspace(&database);
-    let server = ServerProcess::start(&database, &[]);
+    let mut server = ServerProcess::start(&database, &[]);
     let client = Client::new();
 
     let mut acknowledged = BTreeSet::new();
@@ -138,7 +138,6 @@ async fn a_full_disk_refuses_writes_keeps_reads_and_recovers_when_space_returns(
 
     // And all of it is on disk, whole, for the next start.
     server.terminate();
-    let mut server = server;
     assert!(
         server.wait_exit(Duration::from_secs(30)).is_some(),
         "the server exits on SIGTERM"
